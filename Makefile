@@ -1,0 +1,55 @@
+# Two commands on a fresh machine: `make run` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+DEV_STAMP := $(VENV)/.installed-dev
+export PORTAL_INSTANCE_PATH ?= $(CURDIR)/instance
+
+.PHONY: run test lint format catalogs translations clean
+
+run: $(RUNTIME_STAMP) catalogs
+	$(BIN)/portal db upgrade
+	$(BIN)/portal demo
+	@echo "Serving the portal at http://127.0.0.1:5000 (Ctrl-C stops it)"
+	PORTAL_SCHEDULER=$${PORTAL_SCHEDULER:-on} $(BIN)/portal run --host 127.0.0.1 --port 5000
+
+test: $(DEV_STAMP) catalogs
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	env -u PORTAL_TEST_DATABASE_URL $(BIN)/pytest
+	@if [ -n "$$PORTAL_TEST_DATABASE_URL" ]; then \
+		echo "== the same suite on $$PORTAL_TEST_DATABASE_URL =="; \
+		$(BIN)/pytest; \
+	fi
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(DEV_STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+catalogs: $(RUNTIME_STAMP)
+	$(BIN)/pybabel compile -d portal/translations
+
+# Re-extract the user-facing strings and merge them into the catalogs (then translate them).
+translations: $(RUNTIME_STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+		-o portal/translations/messages.pot portal templates
+	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations \
+		--ignore-obsolete --no-fuzzy-matching
+
+$(RUNTIME_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(DEV_STAMP): $(RUNTIME_STAMP)
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .ruff_cache

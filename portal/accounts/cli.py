@@ -1,0 +1,52 @@
+import sys
+
+import click
+
+from portal.accounts import invitations, service
+from portal.accounts.models import AccountKind, CompanyRole, StaffRole
+from portal.cli import PortalGroup, fail
+from portal.companies.cli import CLI_ACTOR, company_or_fail
+from portal.transaction import commit
+
+user_cli = PortalGroup("user", help="Login accounts.")
+
+
+@user_cli.command("add")
+@click.argument("email")
+@click.option("--company", "company_id", type=int, help="Company id of a customer account.")
+@click.option("--role", type=click.Choice([r.value for r in CompanyRole]), help="Company role.")
+@click.option("--staff", type=click.Choice([r.value for r in StaffRole]), help="Staff role.")
+@click.option("--name", default=None, help="Full name (leave out for a function address).")
+@click.option("--function", "is_function", is_flag=True, help="A function address, no person.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def add(email, company_id, role, staff, name, is_function, password_stdin):
+    """Add an account; prints its id. Without --password-stdin an invitation is mailed."""
+    if (company_id is None) == (staff is None):
+        fail("give either --company with --role, or --staff")
+    if company_id is not None and role is None:
+        fail("--company needs --role member or --role admin")
+    if staff is not None and role is not None:
+        fail("--role is for company accounts; staff accounts take --staff only")
+    company = company_or_fail(company_id) if company_id is not None else None
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            fail("no password on standard input")
+    try:
+        account = service.add_account(
+            email,
+            company=company,
+            company_role=CompanyRole(role) if role else None,
+            staff_role=StaffRole(staff) if staff else None,
+            kind=AccountKind.FUNCTION if is_function else AccountKind.PERSONAL,
+            name=name,
+            password=password,
+            actor_label=CLI_ACTOR,
+        )
+    except service.AccountError as error:
+        fail(str(error))
+    if password is None:
+        invitations.send_invitation(account, actor_label=CLI_ACTOR)
+    commit()
+    click.echo(account.id)

@@ -1,0 +1,105 @@
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal import clock
+from portal.companies.models import Company
+from portal.db import db, enum_column
+
+
+class AccountKind(enum.StrEnum):
+    PERSONAL = "personal"
+    FUNCTION = "function"
+
+
+class CompanyRole(enum.StrEnum):
+    MEMBER = "member"
+    ADMIN = "admin"
+
+
+class StaffRole(enum.StrEnum):
+    SUPPORT = "support"
+    STAFF_ADMIN = "staff_admin"
+
+
+class Account(db.Model):
+    """A login. Either a customer account of one company, or a vendor staff account."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored lower-cased, which makes the unique constraint case-insensitive on every database.
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    name: Mapped[str | None] = mapped_column(sa.String(200))
+    phone: Mapped[str | None] = mapped_column(sa.String(20))
+    kind: Mapped[AccountKind] = mapped_column(
+        enum_column(AccountKind), default=AccountKind.PERSONAL
+    )
+    company_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("companies.id", ondelete="RESTRICT"), index=True
+    )
+    company_role: Mapped[CompanyRole | None] = mapped_column(enum_column(CompanyRole))
+    staff_role: Mapped[StaffRole | None] = mapped_column(enum_column(StaffRole))
+    language: Mapped[str] = mapped_column(sa.String(5), default="sv")
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_dt: Mapped[datetime] = mapped_column(default=clock.now)
+    last_login_dt: Mapped[datetime | None]
+
+    company: Mapped[Company | None] = relationship(lazy="joined", innerjoin=False)
+
+    # Flask-Login's user protocol. The id Flask-Login keeps is the login session's key, set
+    # when the session is loaded, so that ending the session record ends the login.
+    session_key = None
+    is_authenticated = True
+    is_anonymous = False
+
+    def get_id(self) -> str | None:
+        return self.session_key
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(company_id IS NOT NULL AND company_role IS NOT NULL AND staff_role IS NULL)"
+            " OR (company_id IS NULL AND company_role IS NULL AND staff_role IS NOT NULL)",
+            name="customer_or_staff",
+        ),
+    )
+
+    @property
+    def is_staff(self) -> bool:
+        return self.staff_role is not None
+
+    @property
+    def is_company_admin(self) -> bool:
+        return self.company_role == CompanyRole.ADMIN
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email
+
+    def __repr__(self) -> str:
+        return f"<Account {self.id}>"
+
+
+class LoginSession(db.Model):
+    """The server's record of a signed-in browser; a cookie is honoured only while it is live."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # SHA-256 of the random key in the cookie: a copy of this table cannot sign anybody in.
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    created_dt: Mapped[datetime] = mapped_column(default=clock.now)
+    last_seen_dt: Mapped[datetime] = mapped_column(default=clock.now)
+    expires_dt: Mapped[datetime]
+    remember: Mapped[bool] = mapped_column(default=False)
+    ip_address: Mapped[str | None] = mapped_column(sa.String(45))
+    user_agent: Mapped[str | None] = mapped_column(sa.String(300))
+    revoked_dt: Mapped[datetime | None]
+
+    account: Mapped[Account] = relationship(lazy="joined", innerjoin=True)

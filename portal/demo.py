@@ -1,0 +1,140 @@
+"""Demo data for `make run`: two customers, an ended one, staff, licenses and releases."""
+
+import io
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import click
+import sqlalchemy as sa
+from flask.cli import with_appcontext
+
+from portal import clock
+from portal.accounts import service as accounts
+from portal.accounts.models import AccountKind, CompanyRole, StaffRole
+from portal.cli import OneLineCommand
+from portal.companies import service as companies
+from portal.companies.models import Company
+from portal.db import db
+from portal.licenses import service as licenses
+from portal.transaction import commit
+
+DEMO_PASSWORD = "demo-kundportal-2026"  # noqa: S105 (printed by make run, demo only)
+ACTOR = "demo"
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    email: str
+    role: str
+
+
+DEMO_LOGINS = (
+    DemoLogin("admin@nordiskbetal.example.com", "company admin, Nordisk Betalservice AB"),
+    DemoLogin("anna.berg@nordiskbetal.example.com", "member, Nordisk Betalservice AB"),
+    DemoLogin("admin@fjallfrakt.example.com", "company admin, Fjällfrakt AB"),
+    DemoLogin("olle.lind@fjallfrakt.example.com", "member, Fjällfrakt AB"),
+    DemoLogin("support@leverantor.example.com", "support (vendor staff)"),
+    DemoLogin("staffadmin@leverantor.example.com", "staff admin (vendor staff)"),
+)
+
+
+def _months_before(day: date, months: int) -> date:
+    year, month_index = divmod(day.year * 12 + day.month - 1 - months, 12)
+    return date(year, month_index + 1, min(day.day, 28))
+
+
+def _release(code, version, released_on, end_of_life=None, size=64 * 1024):
+    product = licenses.product_by_code(code)
+    payload = (f"{product.name} {version} demo installer\n".encode() * (size // 32 + 1))[:size]
+    licenses.add_release(
+        product,
+        version,
+        io.BytesIO(payload),
+        f"{code}-{version}.zip",
+        released_on=released_on,
+        end_of_life_on=end_of_life,
+        notes=f"{product.name} {version}",
+        actor_label=ACTOR,
+    )
+
+
+def load_demo_data() -> None:
+    today = clock.today()
+    _release("safelink", "5.4", date(2023, 3, 1), end_of_life=today + timedelta(days=33))
+    _release("safelink", "6.0", date(2025, 2, 3))
+    _release("safelink", "6.1", today - timedelta(days=40))
+    _release("safelink-pfr", "2.3", date(2025, 9, 1))
+    _release("secure-envelope", "1.8", date(2025, 11, 10))
+
+    nordisk = companies.add_company("Nordisk Betalservice AB", "556677-8899", actor_label=ACTOR)
+    fjall = companies.add_company("Fjällfrakt AB", "559123-4561", actor_label=ACTOR)
+    ended = companies.add_company("Gamla Kunden AB", "556900-1232", actor_label=ACTOR)
+    companies.end_relationship(ended, _months_before(today, 25), actor_label=ACTOR)
+
+    people = [
+        ("admin@nordiskbetal.example.com", "Karin Ek", nordisk, CompanyRole.ADMIN),
+        ("anna.berg@nordiskbetal.example.com", "Anna Berg", nordisk, CompanyRole.MEMBER),
+        ("admin@fjallfrakt.example.com", "Per Fjäll", fjall, CompanyRole.ADMIN),
+        ("olle.lind@fjallfrakt.example.com", "Olle Lind", fjall, CompanyRole.MEMBER),
+        ("it@gamlakunden.example.com", "Lisa Gammal", ended, CompanyRole.ADMIN),
+    ]
+    for email, name, company, role in people:
+        accounts.add_account(
+            email,
+            company=company,
+            company_role=role,
+            name=name,
+            password=DEMO_PASSWORD,
+            actor_label=ACTOR,
+        )
+    accounts.add_account(
+        "licenser@nordiskbetal.example.com",
+        company=nordisk,
+        company_role=CompanyRole.MEMBER,
+        kind=AccountKind.FUNCTION,
+        password=DEMO_PASSWORD,
+        actor_label=ACTOR,
+    )
+    for email, name, role in (
+        ("support@leverantor.example.com", "Sara Support", StaffRole.SUPPORT),
+        ("staffadmin@leverantor.example.com", "Stefan Admin", StaffRole.STAFF_ADMIN),
+    ):
+        accounts.add_account(
+            email, staff_role=role, name=name, password=DEMO_PASSWORD, actor_label=ACTOR
+        )
+
+    def product(code):
+        return licenses.product_by_code(code)
+
+    for company, code, seats, until, maintenance in (
+        (nordisk, "safelink", 25, None, today + timedelta(days=300)),
+        (nordisk, "safelink-pfr", 10, today + timedelta(days=45), today + timedelta(days=45)),
+        (nordisk, "secure-envelope", 5, today + timedelta(days=400), None),
+        (fjall, "safelink", 3, today + timedelta(days=200), date(2025, 6, 30)),
+        (fjall, "secure-envelope", 2, today - timedelta(days=10), None),
+        (ended, "safelink", 1, None, date(2024, 1, 31)),
+    ):
+        licenses.add_license(
+            company,
+            product(code),
+            seats=seats,
+            valid_from=date(2024, 1, 1),
+            valid_until=until,
+            maintenance_until=maintenance,
+            actor_label=ACTOR,
+        )
+
+
+@click.command("demo", cls=OneLineCommand)
+@with_appcontext
+def demo_command():
+    """Load demo data into an empty database, then print the demo logins."""
+    if db.session.scalar(sa.select(sa.func.count()).select_from(Company)):
+        click.echo("The database already holds data; no demo data loaded.", err=True)
+    else:
+        load_demo_data()
+        commit()
+        click.echo("Demo data loaded.", err=True)
+    click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+    for login in DEMO_LOGINS:
+        click.echo(f"  {login.email:40} {login.role}")

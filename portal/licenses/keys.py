@@ -1,0 +1,22 @@
+"""License keys: 25 random characters of an unambiguous alphabet, in five groups of five."""
+
+import secrets
+
+# No 0/O, 1/I/L: nothing a customer can misread when typing a key from paper.
+ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+GROUPS = 5
+GROUP_LENGTH = 5
+MASK = "•" * GROUP_LENGTH
+
+
+def generate() -> str:
+    characters = "".join(secrets.choice(ALPHABET) for _ in range(GROUPS * GROUP_LENGTH))
+    return "-".join(
+        characters[start : start + GROUP_LENGTH]
+        for start in range(0, len(characters), GROUP_LENGTH)
+    )
+
+
+def mask(key: str) -> str:
+    first, *rest = key.split("-")
+    return "-".join([first, *(MASK for _ in rest)])

@@ -1,0 +1,128 @@
+"""The outbox: mails are rows written with the action, sent after it commits, retried later.
+
+A mail for an action that rolls back is never sent, because its row never commits. A mail whose
+server was unreachable stays in the table and `retry_due()` sends it later.
+"""
+
+import logging
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import force_locale
+from sqlalchemy.orm import Session
+
+from portal import clock
+from portal.db import db
+from portal.mail import transport
+from portal.mail.models import OutboxMail
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 20
+_FLUSHED = "portal_outbox_flushed"
+_COMMITTED = "portal_outbox_committed"
+
+
+def queue(recipient: str, template: str, *, language: str = "sv", **context) -> OutboxMail:
+    """Render `portal/mail/<template>.txt` (and `.html` where it exists) into the outbox.
+
+    The text template sets `subject`; both are rendered in the recipient's language.
+    """
+    env = current_app.jinja_env
+    with force_locale(language):
+        text_module = env.get_template(f"portal/mail/{template}.txt").make_module(context)
+        subject = str(getattr(text_module, "subject", "")).strip()
+        body_text = str(text_module).strip() + "\n"
+        html_name = f"portal/mail/{template}.html"
+        body_html = None
+        if html_name in env.list_templates(filter_func=lambda name: name == html_name):
+            body_html = env.get_template(html_name).render(context)
+    mail = OutboxMail(
+        recipient=recipient, subject=subject, body_text=body_text, body_html=body_html
+    )
+    db.session.add(mail)
+    return mail
+
+
+def deliver_committed() -> int:
+    """Send the mails whose transaction has just committed; return how many went out."""
+    ids = db.session.info.pop(_COMMITTED, [])
+    if not ids:
+        return 0
+    mails = db.session.scalars(
+        sa.select(OutboxMail).where(OutboxMail.id.in_(ids), OutboxMail.sent_dt.is_(None))
+    ).all()
+    return _send_all(mails)
+
+
+def retry_due(limit: int = 100) -> int:
+    """Send mails that are due for another attempt (the scheduler calls this every minute)."""
+    mails = db.session.scalars(
+        sa.select(OutboxMail)
+        .where(
+            OutboxMail.sent_dt.is_(None),
+            OutboxMail.attempts < MAX_ATTEMPTS,
+            OutboxMail.next_attempt_dt <= clock.now(),
+        )
+        .order_by(OutboxMail.id)
+        .limit(limit)
+    ).all()
+    return _send_all(mails)
+
+
+def _send_all(mails: list[OutboxMail]) -> int:
+    mail_url = current_app.config["PORTAL_MAIL_URL"]
+    sender = current_app.config["PORTAL_MAIL_SENDER"]
+    sent = 0
+    for mail in mails:
+        mail.attempts += 1
+        try:
+            transport.send(mail_url, _message(mail, sender))
+        except transport.MailTransportError as error:
+            mail.last_error = str(error)[:500]
+            mail.next_attempt_dt = clock.now() + _backoff(mail.attempts)
+            log.warning("mail %s not sent (attempt %s): %s", mail.id, mail.attempts, error)
+        else:
+            mail.sent_dt = clock.now()
+            mail.last_error = None
+            sent += 1
+        db.session.commit()
+    return sent
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(minutes=min(2 ** (attempts - 1), 60))
+
+
+def _message(mail: OutboxMail, sender: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = mail.recipient
+    message["Subject"] = mail.subject
+    message["Message-ID"] = make_msgid(domain="kundportal")
+    message.set_content(mail.body_text)
+    if mail.body_html:
+        message.add_alternative(mail.body_html, subtype="html")
+    return message
+
+
+@sa.event.listens_for(Session, "after_flush")
+def _remember_flushed(session, _flush_context):
+    new_ids = [obj.id for obj in session.new if isinstance(obj, OutboxMail)]
+    if new_ids:
+        session.info.setdefault(_FLUSHED, []).extend(new_ids)
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _mark_committed(session):
+    flushed = session.info.pop(_FLUSHED, [])
+    if flushed:
+        session.info.setdefault(_COMMITTED, []).extend(flushed)
+
+
+@sa.event.listens_for(Session, "after_rollback")
+def _forget_rolled_back(session):
+    session.info.pop(_FLUSHED, None)

@@ -1,0 +1,226 @@
+"""Fixtures: one app per test run, one rolled-back transaction per test, a real SMTP catcher.
+
+The suite runs on SQLite by default. With PORTAL_TEST_DATABASE_URL set it runs on that database
+instead, and an unreachable server fails the run rather than skipping it.
+"""
+
+import os
+import re
+import socket
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from flask_sqlalchemy.session import Session as FlaskSession
+
+from portal import clock, create_app
+from portal.db import db
+from tests import factories
+
+TEST_DATABASE_URL = os.environ.get("PORTAL_TEST_DATABASE_URL")
+PASSWORD = factories.PASSWORD
+
+
+def pytest_report_header(config):
+    return f"portal database: {TEST_DATABASE_URL or 'SQLite (temporary file)'}"
+
+
+class CaughtMail:
+    def __init__(self, envelope):
+        self.sender = envelope.mail_from
+        self.recipients = list(envelope.rcpt_tos)
+        self.message = message_from_bytes(envelope.original_content, policy=policy.default)
+        self.subject = str(self.message["Subject"])
+        self.text = self.message.get_body(("plain",)).get_content()
+        html = self.message.get_body(("html",))
+        self.html = html.get_content() if html is not None else None
+
+    def link(self) -> str:
+        return re.search(r"https?://\S+", self.text).group(0)
+
+    def path(self) -> str:
+        return re.sub(r"^https?://[^/]+", "", self.link())
+
+
+class MailCatcher:
+    def __init__(self):
+        self.messages: list[CaughtMail] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(CaughtMail(envelope))
+        return "250 OK"
+
+    def to(self, address: str) -> list[CaughtMail]:
+        return [mail for mail in self.messages if address in mail.recipients]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    handler = MailCatcher()
+    controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    yield controller
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server):
+    smtp_server.handler.messages.clear()
+    return smtp_server.handler
+
+
+def _database_url(tmp_path_factory) -> str:
+    if not TEST_DATABASE_URL:
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'portal.sqlite3'}"
+    engine = sa.create_engine(TEST_DATABASE_URL)
+    try:
+        with engine.connect():
+            pass
+    except sa.exc.OperationalError as error:
+        pytest.exit(f"PORTAL_TEST_DATABASE_URL is set but unreachable: {error}", returncode=3)
+    finally:
+        engine.dispose()
+    return TEST_DATABASE_URL
+
+
+def test_config(tmp_path, database_url: str, smtp_port: int) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test secret key, not for production",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "PORTAL_INSTANCE_PATH": str(tmp_path / "instance"),
+        "PORTAL_RELEASE_STORE": str(tmp_path / "releases"),
+        "PORTAL_MAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
+        "PORTAL_BASE_URL": "http://portal.test",
+        "PORTAL_SCHEDULER": False,
+        "RATELIMIT_STORAGE_URI": "memory://",
+    }
+
+
+@pytest.fixture(scope="session")
+def app_config(tmp_path_factory, smtp_server):
+    url = _database_url(tmp_path_factory)
+    return test_config(tmp_path_factory.mktemp("app"), url, smtp_server.port)
+
+
+@pytest.fixture(scope="session")
+def app(app_config):
+    app = create_app(dict(app_config))
+    with app.app_context():
+        db.drop_all()
+        _drop_alembic_version()
+        db.create_all()
+        _seed_products()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _drop_alembic_version():
+    with db.engine.begin() as connection:
+        connection.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+
+
+def _seed_products():
+    from portal.licenses.models import Product
+
+    db.session.add_all(
+        [
+            Product(code="safelink", name="SafeLink"),
+            Product(code="safelink-pfr", name="SafeLink PFR"),
+            Product(code="secure-envelope", name="Nordea Secure Envelope"),
+        ]
+    )
+    db.session.commit()
+
+
+class _ConnectionBoundSession(FlaskSession):
+    """Flask-SQLAlchemy picks the engine itself; in tests every query must use our connection."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        return self.bind if self.bind is not None else super().get_bind(mapper, clause, bind)
+
+
+@pytest.fixture(autouse=True)
+def _transaction(request, app):
+    """Every test runs inside one transaction that is rolled back at the end."""
+    if "no_transaction" in request.keywords:
+        yield
+        return
+    with app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        original = db.session
+        db.session = db._make_scoped_session(
+            {
+                "bind": connection,
+                "join_transaction_mode": "create_savepoint",
+                "class_": _ConnectionBoundSession,
+                "expire_on_commit": False,
+            }
+        )
+        try:
+            yield
+        finally:
+            db.session.remove()
+            db.session = original
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def app_ctx(app):
+    with app.app_context():
+        yield
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def frozen_clock():
+    start = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    clock.freeze(start)
+    yield clock
+    clock.freeze(None)
+
+
+@pytest.fixture
+def make_company(app_ctx):
+    return factories.make_company
+
+
+@pytest.fixture
+def make_account(app_ctx):
+    return factories.make_account
+
+
+@pytest.fixture
+def make_license(app_ctx):
+    return factories.make_license
+
+
+@pytest.fixture
+def make_release(app_ctx):
+    return factories.make_release
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "no_transaction: the test manages its own database state (other processes)"
+    )
