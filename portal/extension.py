@@ -1,5 +1,6 @@
 """`Portal`: the Flask extension that mounts the whole portal into a Flask app."""
 
+import importlib
 from pathlib import Path
 
 from flask import Blueprint, Flask
@@ -66,11 +67,15 @@ def _init_csrf(app: Flask) -> None:
         csrf.init_app(app)
 
 
-def build_blueprint() -> Blueprint:
-    from portal.accounts.views import bp as accounts_bp
-    from portal.privacy.views import bp as privacy_bp
-    from portal.web import bp as core_bp
+# Every feature blueprint of the portal, mounted under the portal's prefix.
+FEATURE_BLUEPRINTS = (
+    "portal.web:bp",
+    "portal.accounts.views:bp",
+    "portal.privacy.views:bp",
+)
 
+
+def build_blueprint() -> Blueprint:
     portal_bp = Blueprint(
         "portal",
         __name__,
@@ -82,8 +87,9 @@ def build_blueprint() -> Blueprint:
     portal_bp.before_request(access.enforce)
     portal_bp.after_request(web.security_headers)
     portal_bp.context_processor(web.template_context)
-    for child in (core_bp, accounts_bp, privacy_bp):
-        portal_bp.register_blueprint(child)
+    for path in FEATURE_BLUEPRINTS:
+        module_name, attribute = path.split(":")
+        portal_bp.register_blueprint(getattr(importlib.import_module(module_name), attribute))
     return portal_bp
 
 

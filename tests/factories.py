@@ -106,3 +106,20 @@ def post(client, path: str, data: dict | None = None, page: str = "/", **kwargs)
     data = dict(data or {})
     data.setdefault("csrf_token", csrf_token(client, page))
     return client.post(path, data=data, **kwargs)
+
+
+def login_as(client, account, password: str = PASSWORD):
+    """Sign in as the account, completing every step the account's sign-in requires."""
+    return login(client, account, password)
+
+
+def designate_license_manager(account):
+    from portal.licenses.models import LicenseManagerDesignation
+
+    db.session.add(LicenseManagerDesignation(company_id=account.company_id, account_id=account.id))
+    db.session.flush()
+
+
+def company_objects(company) -> dict:
+    """Objects of one company that URLs in the access matrix point at."""
+    return {}
