@@ -38,6 +38,17 @@ PUBLIC = Rule("public", lambda account: True, requires_login=False)
 SIGNED_IN = Rule("signed in", lambda account: True)
 CUSTOMER = Rule("customer", _customer)
 COMPANY_ADMIN = Rule("company admin", lambda a: _customer(a) and a.is_company_admin)
+def _license_manager_or_admin(account) -> bool:
+    if not _customer(account):
+        return False
+    if account.is_company_admin:
+        return True
+    from portal.licenses.manager import is_license_manager
+
+    return is_license_manager(account)
+
+
+LICENSE_MANAGER_OR_ADMIN = Rule("license manager or company admin", _license_manager_or_admin)
 STAFF = Rule("staff", lambda account: account.is_staff, hide_refusal=True)
 STAFF_ADMIN = Rule(
     "staff admin", lambda account: account.staff_role == "staff_admin", hide_refusal=True
