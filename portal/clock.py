@@ -5,6 +5,11 @@ than in a monkeypatched attribute.
 """
 
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+# The vendor and its customers live by the Swedish calendar: a license valid until a date is
+# valid until midnight in Stockholm, and "today" is the day there.
+LOCAL_TIMEZONE = ZoneInfo("Europe/Stockholm")
 
 _frozen: datetime | None = None
 
@@ -14,7 +19,8 @@ def now() -> datetime:
 
 
 def today() -> date:
-    return now().date()
+    """Today's date in Stockholm."""
+    return now().astimezone(LOCAL_TIMEZONE).date()
 
 
 def freeze(moment: datetime | None) -> None:

@@ -2,9 +2,11 @@
 
 from pathlib import Path
 
-from flask import request
+from flask import has_request_context, request
 from flask_babel import Babel
 from flask_login import current_user
+
+from portal import clock
 
 LANGUAGES = ("sv", "en")
 DEFAULT_LANGUAGE = "sv"
@@ -15,6 +17,8 @@ babel = Babel()
 
 
 def select_locale() -> str:
+    if not has_request_context():  # a command or a scheduled job: mails set their own locale
+        return DEFAULT_LANGUAGE
     chosen = request.cookies.get(LANGUAGE_COOKIE)
     if chosen in LANGUAGES:
         return chosen
@@ -29,6 +33,6 @@ def init_app(app) -> None:
     ours = str(TRANSLATIONS)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = f"{directories};{ours}" if directories else ours
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
-    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Europe/Stockholm")
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", clock.LOCAL_TIMEZONE.key)
     if "babel" not in app.extensions:
         babel.init_app(app, locale_selector=select_locale)

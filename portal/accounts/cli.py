@@ -27,6 +27,8 @@ def add(email, company_id, role, staff, name, is_function, password_stdin):
         fail("--company needs --role member or --role admin")
     if staff is not None and role is not None:
         fail("--role is for company accounts; staff accounts take --staff only")
+    if is_function and name:
+        fail("a function account (--function) is an address, not a person: leave out --name")
     company = company_or_fail(company_id) if company_id is not None else None
     password = None
     if password_stdin:

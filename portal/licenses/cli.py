@@ -5,6 +5,7 @@ import click
 from portal.cli import ISO_DATE, PortalGroup, fail
 from portal.companies.cli import CLI_ACTOR, company_or_fail
 from portal.licenses import service
+from portal.licenses.notices import run_notices
 from portal.transaction import commit
 
 license_cli = PortalGroup("license", help="Licenses of customer companies.")
@@ -66,3 +67,11 @@ def add_release(product_code, version, file: Path, released_on, end_of_life, not
         fail(str(error))
     commit()
     click.echo(release.id)
+
+
+@license_cli.command("notices")
+@click.option("--today", type=ISO_DATE, help="Run as if today were this day (default today).")
+def send_notices(today):
+    """Send the due license notices (expiry and new releases); prints the counts."""
+    for name, count in run_notices(today).items():
+        click.echo(f"{name}: {count}")

@@ -12,6 +12,7 @@ from email.utils import make_msgid
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale
+from jinja2 import TemplateNotFound
 from sqlalchemy.orm import Session
 
 from portal import clock
@@ -22,6 +23,10 @@ from portal.mail.models import OutboxMail
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 20
+# A new mail is sent by the process that committed it; the retry job leaves it alone for this
+# long, so that the two never send the same mail at once (the scheduler may run in the web
+# process). A mail whose process died before sending is picked up after it.
+RETRY_GRACE = timedelta(minutes=5)
 _FLUSHED = "portal_outbox_flushed"
 _COMMITTED = "portal_outbox_committed"
 
@@ -34,14 +39,21 @@ def queue(recipient: str, template: str, *, language: str = "sv", **context) -> 
     env = current_app.jinja_env
     with force_locale(language):
         text_module = env.get_template(f"portal/mail/{template}.txt").make_module(context)
-        subject = str(getattr(text_module, "subject", "")).strip()
+        # One line: a line break in a header would end the mail's headers (header injection).
+        subject = " ".join(str(getattr(text_module, "subject", "")).split())
         body_text = str(text_module).strip() + "\n"
-        html_name = f"portal/mail/{template}.html"
-        body_html = None
-        if html_name in env.list_templates(filter_func=lambda name: name == html_name):
-            body_html = env.get_template(html_name).render(context)
+        try:
+            html_template = env.get_template(f"portal/mail/{template}.html")
+        except TemplateNotFound:
+            body_html = None
+        else:
+            body_html = html_template.render(context)
     mail = OutboxMail(
-        recipient=recipient, subject=subject, body_text=body_text, body_html=body_html
+        recipient=recipient,
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
+        next_attempt_dt=clock.now() + RETRY_GRACE,
     )
     db.session.add(mail)
     return mail
@@ -80,11 +92,22 @@ def _send_all(mails: list[OutboxMail]) -> int:
     for mail in mails:
         mail.attempts += 1
         try:
-            transport.send(mail_url, _message(mail, sender))
+            message = _message(mail, sender)
+        except (ValueError, TypeError) as error:
+            # A mail that cannot be written will never be sent: set it aside for good rather
+            # than let it stop every mail queued after it.
+            mail.attempts = MAX_ATTEMPTS
+            mail.last_error = f"cannot be written: {error}"[:500]
+            log.error("mail %s set aside: %s", mail.id, error)
+            db.session.commit()
+            continue
+        try:
+            transport.send(mail_url, message)
         except transport.MailTransportError as error:
             mail.last_error = str(error)[:500]
             mail.next_attempt_dt = clock.now() + _backoff(mail.attempts)
-            log.warning("mail %s not sent (attempt %s): %s", mail.id, mail.attempts, error)
+            log_failure = log.error if mail.attempts >= MAX_ATTEMPTS else log.warning
+            log_failure("mail %s not sent (attempt %s): %s", mail.id, mail.attempts, error)
         else:
             mail.sent_dt = clock.now()
             mail.last_error = None
@@ -109,20 +132,46 @@ def _message(mail: OutboxMail, sender: str) -> EmailMessage:
     return message
 
 
+# The ids of new outbox rows are kept per transaction (the outermost one, or a SAVEPOINT of
+# `begin_nested()`). Releasing a SAVEPOINT hands its mails to the enclosing transaction; only
+# the commit of the outermost transaction makes them deliverable. A rolled-back SAVEPOINT drops
+# only its own mails.
+
+
+def _owner(transaction):
+    while transaction.parent is not None and not transaction.nested:
+        transaction = transaction.parent
+    return transaction
+
+
 @sa.event.listens_for(Session, "after_flush")
 def _remember_flushed(session, _flush_context):
     new_ids = [obj.id for obj in session.new if isinstance(obj, OutboxMail)]
     if new_ids:
-        session.info.setdefault(_FLUSHED, []).extend(new_ids)
+        owner = session.get_nested_transaction() or session.get_transaction()
+        session.info.setdefault(_FLUSHED, {}).setdefault(owner, []).extend(new_ids)
 
 
 @sa.event.listens_for(Session, "after_commit")
 def _mark_committed(session):
-    flushed = session.info.pop(_FLUSHED, [])
-    if flushed:
-        session.info.setdefault(_COMMITTED, []).extend(flushed)
+    pending = session.info.get(_FLUSHED)
+    if not pending:
+        return
+    committed = session.get_nested_transaction() or session.get_transaction()
+    ids = pending.pop(committed, [])
+    if committed is not None and committed.nested and committed.parent is not None:
+        pending.setdefault(_owner(committed.parent), []).extend(ids)
+    elif ids:
+        session.info.setdefault(_COMMITTED, []).extend(ids)
 
 
-@sa.event.listens_for(Session, "after_rollback")
-def _forget_rolled_back(session):
-    session.info.pop(_FLUSHED, None)
+@sa.event.listens_for(Session, "after_transaction_end")
+def _forget_uncommitted(session, transaction):
+    """A transaction or SAVEPOINT that ends without committing takes its mails with it."""
+    pending = session.info.get(_FLUSHED)
+    if not pending:
+        return
+    if transaction.parent is None:
+        session.info.pop(_FLUSHED, None)
+    elif transaction.nested:
+        pending.pop(transaction, None)
