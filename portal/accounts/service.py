@@ -27,6 +27,14 @@ def find_by_email(address: str) -> Account | None:
     return db.session.scalar(sa.select(Account).where(Account.email == address.strip().lower()))
 
 
+def find_by_valid_email(address: str | None) -> Account | None:
+    """The account of a typed address, or None when there is none or it is no address at all."""
+    try:
+        return find_by_email(normalize_email(address or ""))
+    except AccountError:
+        return None
+
+
 def add_account(
     email: str,
     *,

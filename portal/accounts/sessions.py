@@ -15,6 +15,8 @@ from flask_login import LoginManager, login_user, logout_user
 from portal import audit, clock
 from portal.accounts.models import Account, LoginSession
 from portal.db import db
+from portal.impersonation import service as impersonation
+from portal.impersonation.models import EndReason, Impersonation
 
 REMEMBER_DAYS = 30
 LAST_SEEN_RESOLUTION = timedelta(seconds=60)
@@ -65,11 +67,18 @@ def start(account: Account, *, remember: bool = False) -> LoginSession:
 
 def end_current(reason: str = "logout") -> None:
     record = current_record()
+    view = g.get("impersonation")
+    if view is not None:  # signing out also ends a view as a customer
+        impersonation.end(view, EndReason.LOGOUT if reason == "logout" else EndReason.SESSION_ENDED)
     if record is not None and record.revoked_dt is None:
-        record.revoked_dt = clock.now()
-        audit.record("session.revoked", subject=record.account, details={"reason": reason})
+        revoke(record, reason=reason)
     logout_user()
     session.clear()
+
+
+def revoke(record: LoginSession, *, reason: str) -> None:
+    record.revoked_dt = clock.now()
+    audit.record("session.revoked", subject=record.account, details={"reason": reason})
 
 
 def revoke_all(account: Account, *, except_current: bool = False, reason: str) -> int:
@@ -105,8 +114,27 @@ def is_live(record: LoginSession) -> bool:
 
 @login_manager.user_loader
 def load_account(key: str) -> Account | None:
-    record = db.session.scalar(sa.select(LoginSession).where(LoginSession.key_hash == _hash(key)))
-    if record is None or not is_live(record):
+    """The account a request acts as: the session's own, or the customer support views as.
+
+    The session record and its active view as a customer (if any) come in one query.
+    """
+    row = db.session.execute(
+        sa.select(LoginSession, Impersonation)
+        .outerjoin(
+            Impersonation,
+            sa.and_(
+                Impersonation.login_session_id == LoginSession.id,
+                Impersonation.ended_dt.is_(None),
+            ),
+        )
+        .where(LoginSession.key_hash == _hash(key))
+    ).first()
+    if row is None:
+        return None
+    record, view = row
+    if not is_live(record):
+        if view is not None:
+            impersonation.end_with_dead_session(view, record)
         return None
     now = clock.now()
     if now - record.last_seen_dt >= LAST_SEEN_RESOLUTION:
@@ -115,7 +143,15 @@ def load_account(key: str) -> Account | None:
     account = record.account
     account.session_key = key
     g.login_session = record
+    if view is not None:
+        return impersonation.resolve(view, account, key)
     return account
+
+
+def signed_in_account() -> Account | None:
+    """The owner of the current login session: the staff member even while viewing as a customer."""
+    record = current_record()
+    return record.account if record is not None else None
 
 
 def active_sessions(account: Account) -> list[LoginSession]:

@@ -3,17 +3,18 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from portal import access, audit
-from portal.accounts import passwords, service, sessions, tokens
+from portal import access, audit, ratelimit
+from portal.accounts import passwords, service, sessions, tokens, twofactor_views
 from portal.accounts.forms import LoginForm, NewPasswordForm
 from portal.transaction import commit
-from portal.web import safe_next_url
 
 bp = Blueprint("accounts", __name__)
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @access.PUBLIC
+@ratelimit.login_per_address
+@ratelimit.login_failures_per_account
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("portal.core.dashboard"))
@@ -21,17 +22,15 @@ def login():
     if form.validate_on_submit():
         account = service.authenticate(form.email.data, form.password.data)
         if account is not None:
-            sessions.start(account, remember=form.remember.data)
-            audit.record("login.succeeded", actor=account, subject=account)
-            commit()
-            return redirect(
-                safe_next_url(request.args.get("next")) or url_for("portal.core.dashboard")
+            # A session now, or first the second factor (see twofactor_views).
+            return twofactor_views.after_password(
+                account, remember=form.remember.data, next_url=request.args.get("next")
             )
         audit.record(
             "login.failed",
             actor_label="anonymous",
             outcome="failure",
-            details={"email_known": service.find_by_email(form.email.data or "") is not None},
+            subject=service.find_by_valid_email(form.email.data),
         )
         commit()
         form.password.errors.append(_("The email address or the password is wrong."))
@@ -40,8 +39,9 @@ def login():
 
 @bp.post("/logout")
 @access.SIGNED_IN
+@access.ends_impersonation
 def logout():
-    audit.record("logout", subject=current_user._get_current_object())
+    audit.record("logout", subject=sessions.signed_in_account())
     sessions.end_current(reason="logout")
     commit()
     return redirect(url_for("portal.accounts.login"))
@@ -63,6 +63,7 @@ def render_token_problem(problem: tokens.TokenProblem):
 
 @bp.route("/invite/<token>", methods=["GET", "POST"])
 @access.PUBLIC
+@ratelimit.token_form_per_address
 def accept_invitation(token: str):
     record, problem = tokens.find(token, tokens.TokenPurpose.INVITATION)
     if problem:
@@ -74,8 +75,7 @@ def accept_invitation(token: str):
             return render_token_problem(tokens.TokenProblem.USED)
         account.password_hash = passwords.hash_password(form.password.data)
         audit.record("invitation.accepted", actor=account, subject=account)
-        sessions.start(account)
-        commit()
-        flash(_("Welcome! Your password is set and you are signed in."), "success")
-        return redirect(url_for("portal.core.dashboard"))
+        flash(_("Welcome! Your password is set."), "success")
+        # The same second step as a sign-in: staff enrol two-factor before any session.
+        return twofactor_views.after_password(account)
     return render_template("portal/accounts/accept_invitation.html", form=form, account=account)

@@ -1,0 +1,36 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from portal.accounts import service
+from portal.accounts.models import CompanyRole
+
+ROLE_CHOICES = [
+    (CompanyRole.MEMBER.value, _l("Member: sees licenses and downloads")),
+    (CompanyRole.ADMIN.value, _l("Admin: also manages users, contacts and the license manager")),
+]
+
+
+class InviteForm(FlaskForm):
+    email = EmailField(
+        _l("Email address"),
+        validators=[DataRequired(_l("Enter the email address.")), Length(max=254)],
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+    name = StringField(
+        _l("Name"),
+        validators=[Optional(), Length(max=200)],
+        description=_l("The person's full name."),
+    )
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES, default=CompanyRole.MEMBER.value)
+
+    def validate_email(self, field):
+        try:
+            service.normalize_email(field.data or "")
+        except service.AccountError:
+            raise ValidationError(_l("Enter an email address like name@company.se.")) from None
+
+
+class RoleForm(FlaskForm):
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES)

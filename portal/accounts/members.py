@@ -1,0 +1,160 @@
+"""A company admin's work on the company's accounts: invite, change role, deactivate, remove.
+
+Every rule that protects the company from locking itself out lives here: the last active admin
+can be neither demoted, deactivated nor removed.
+"""
+
+import sqlalchemy as sa
+
+from portal import audit
+from portal.accounts import invitations, service, sessions, tokens
+from portal.accounts.models import Account, AccountKind, CompanyRole
+from portal.contacts.erasure import pseudonymise_account
+from portal.db import db
+
+
+class MemberError(ValueError):
+    """A change an admin asked for that the rules refuse; the message is for the admin."""
+
+
+def company_accounts(company_id: int) -> list[Account]:
+    return list(
+        db.session.scalars(
+            sa.select(Account)
+            .where(Account.company_id == company_id)
+            .order_by(Account.is_active.desc(), Account.name, Account.email)
+        )
+    )
+
+
+def account_of_company(account_id: int, company_id: int) -> Account | None:
+    return db.session.scalar(
+        sa.select(Account).where(Account.id == account_id, Account.company_id == company_id)
+    )
+
+
+def pending_invitation(account: Account) -> tokens.AccountToken | None:
+    return db.session.scalar(
+        sa.select(tokens.AccountToken)
+        .where(
+            tokens.AccountToken.account_id == account.id,
+            tokens.AccountToken.purpose == tokens.TokenPurpose.INVITATION,
+            tokens.AccountToken.used_dt.is_(None),
+            tokens.AccountToken.cancelled_dt.is_(None),
+        )
+        .order_by(tokens.AccountToken.id.desc())
+        .limit(1)
+    )
+
+
+def is_invited(account: Account) -> bool:
+    """Invited and never signed in: no password yet."""
+    return account.password_hash is None
+
+
+def invite(admin: Account, email: str, *, name: str | None, role: CompanyRole) -> Account | None:
+    """Create an account and mail the invitation. Returns None, silently, for an address that
+    belongs to another company or to staff: the admin must not learn who has an account.
+    """
+    address = service.normalize_email(email)
+    existing = service.find_by_email(address)
+    if existing is not None:
+        if existing.company_id == admin.company_id:
+            raise MemberError("already_in_company")
+        audit.record(
+            "invitation.refused",
+            actor=admin,
+            outcome="refused",
+            company_id=admin.company_id,
+            details={"reason": "address has an account elsewhere"},
+        )
+        return None
+    account = service.add_account(
+        address,
+        company=admin.company,
+        company_role=role,
+        kind=AccountKind.PERSONAL,
+        name=name,
+        actor=admin,
+    )
+    invitations.send_invitation(account, invited_by=admin)
+    return account
+
+
+def resend_invitation(admin: Account, account: Account) -> None:
+    if not is_invited(account):
+        raise MemberError("not_invited")
+    invitations.send_invitation(account, invited_by=admin)
+
+
+def cancel_invitation(admin: Account, account: Account) -> None:
+    """Withdraw an invitation that was never accepted; the unused account goes with it."""
+    if not is_invited(account):
+        raise MemberError("not_invited")
+    audit.record("invitation.cancelled", actor=admin, subject=account)
+    _delete(account)
+
+
+def _active_admins(company_id: int) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Account)
+        .where(
+            Account.company_id == company_id,
+            Account.company_role == CompanyRole.ADMIN,
+            Account.is_active.is_(True),
+            Account.password_hash.is_not(None),
+        )
+    )
+
+
+def _is_last_admin(account: Account) -> bool:
+    return (
+        account.company_role == CompanyRole.ADMIN
+        and account.is_active
+        and account.password_hash is not None
+        and _active_admins(account.company_id) <= 1
+    )
+
+
+def change_role(admin: Account, account: Account, role: CompanyRole) -> None:
+    if account.company_role == role:
+        return
+    if role == CompanyRole.MEMBER and _is_last_admin(account):
+        raise MemberError("last_admin")
+    old = account.company_role
+    account.company_role = role
+    audit.record(
+        "account.role_changed", actor=admin, subject=account, details={"from": old, "to": role}
+    )
+
+
+def deactivate(admin: Account, account: Account) -> None:
+    if account.id == admin.id:
+        raise MemberError("self")
+    if _is_last_admin(account):
+        raise MemberError("last_admin")
+    account.is_active = False
+    sessions.revoke_all(account, reason="deactivated")
+    audit.record("account.deactivated", actor=admin, subject=account)
+
+
+def reactivate(admin: Account, account: Account) -> None:
+    account.is_active = True
+    audit.record("account.reactivated", actor=admin, subject=account)
+
+
+def remove(admin: Account, account: Account) -> None:
+    if account.id == admin.id:
+        raise MemberError("self")
+    if _is_last_admin(account):
+        raise MemberError("last_admin")
+    audit.record("account.removed", actor=admin, subject=account)
+    _delete(account)
+
+
+def _delete(account: Account) -> None:
+    """Delete the account; the audit trail about it stays, with a pseudonym for its identity."""
+    db.session.flush()
+    pseudonymise_account(account.id, account.email)
+    db.session.delete(account)

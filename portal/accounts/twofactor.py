@@ -1,0 +1,279 @@
+"""Two-factor authentication with TOTP (RFC 6238) and single-use recovery codes.
+
+Staff accounts must use it; customers may turn it on. A code is accepted within one time step
+either side of now, and never twice: the step of the last accepted code is stored, and only a
+later step is accepted afterwards. Recovery codes are stored as SHA-256 hashes (they are random,
+so a slow hash adds nothing) and each works once.
+
+Plain functions that a view, a command and a job can all call; they never commit.
+"""
+
+import hashlib
+import hmac
+import re
+import secrets
+from datetime import datetime
+
+import pyotp
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal import audit, clock, mail
+from portal.accounts.models import Account
+from portal.db import db
+
+ISSUER = "Kundportalen"
+VALID_WINDOW = 1  # time steps accepted either side of the current one
+RECOVERY_CODE_COUNT = 10
+RECOVERY_CODE_LENGTH = 10
+# No 0/o, 1/l/i: the codes are read from paper and typed by hand.
+RECOVERY_CODE_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
+
+_TOTP_PATTERN = re.compile(r"[0-9]{6}")
+_RECOVERY_PATTERN = re.compile(rf"[{RECOVERY_CODE_ALPHABET}]{{{RECOVERY_CODE_LENGTH}}}")
+
+
+class TwoFactorError(ValueError):
+    """A two-factor request that cannot be carried out; the message says why."""
+
+
+class TwoFactorSecret(db.Model):
+    """An account's TOTP secret; two-factor is on once the secret is confirmed with a code."""
+
+    __tablename__ = "twofactor_secrets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), unique=True
+    )
+    secret: Mapped[str] = mapped_column(sa.String(64))
+    created_dt: Mapped[datetime] = mapped_column(default=clock.now)
+    confirmed_dt: Mapped[datetime | None]
+    # The time step of the last accepted code: codes of this step or earlier are refused.
+    last_used_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+
+
+class RecoveryCode(db.Model):
+    """A single-use code that stands in for the authenticator app; only its hash is stored."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(sa.String(64))
+    created_dt: Mapped[datetime] = mapped_column(default=clock.now)
+    used_dt: Mapped[datetime | None]
+
+    __table_args__ = (sa.UniqueConstraint("account_id", "code_hash"),)
+
+
+# --- questions -------------------------------------------------------------------------------
+
+
+def secret_record(account: Account) -> TwoFactorSecret | None:
+    return db.session.scalar(
+        sa.select(TwoFactorSecret).where(TwoFactorSecret.account_id == account.id)
+    )
+
+
+def is_enabled(account: Account) -> bool:
+    record = secret_record(account)
+    return record is not None and record.confirmed_dt is not None
+
+
+def is_required(account: Account) -> bool:
+    """Staff see every company's data: they cannot sign in without a second factor."""
+    return account.is_staff
+
+
+def enabled_since(account: Account) -> datetime | None:
+    record = secret_record(account)
+    return record.confirmed_dt if record is not None else None
+
+
+def remaining_recovery_codes(account: Account) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(RecoveryCode)
+        .where(RecoveryCode.account_id == account.id, RecoveryCode.used_dt.is_(None))
+    )
+
+
+def provisioning_uri(record: TwoFactorSecret, account: Account) -> str:
+    """The otpauth:// URI that authenticator apps read (as a link or pasted)."""
+    return pyotp.TOTP(record.secret).provisioning_uri(name=account.email, issuer_name=ISSUER)
+
+
+def grouped(secret: str, size: int = 4) -> str:
+    """The secret in groups of four characters, easier to type into an app by hand."""
+    return " ".join(secret[i : i + size] for i in range(0, len(secret), size))
+
+
+def normalize(code: str | None) -> str:
+    """What people type, without spaces and dashes, lower-case: '123 456', 'abcde-fghij'."""
+    return re.sub(r"[\s-]+", "", code or "").lower()
+
+
+def looks_like_totp(code: str | None) -> bool:
+    return _TOTP_PATTERN.fullmatch(normalize(code)) is not None
+
+
+# --- enrolment -------------------------------------------------------------------------------
+
+
+def start_enrolment(account: Account) -> TwoFactorSecret:
+    """The unconfirmed secret to show the person, made on the first call and kept until confirmed.
+
+    Reloading the page shows the same secret, so an app already set up keeps working.
+    """
+    record = secret_record(account)
+    if record is not None and record.confirmed_dt is not None:
+        raise TwoFactorError("two-factor authentication is already on for this account")
+    if record is None:
+        record = TwoFactorSecret(account_id=account.id, secret=pyotp.random_base32())
+        db.session.add(record)
+        db.session.flush()
+    return record
+
+
+def confirm_enrolment(account: Account, code: str | None) -> list[str] | None:
+    """Turn two-factor on if the code matches the unconfirmed secret.
+
+    Returns the new recovery codes (to be shown once), or None when the code is wrong.
+    """
+    record = secret_record(account)
+    if record is None or record.confirmed_dt is not None:
+        raise TwoFactorError("there is no enrolment to confirm")
+    if not _accept_code(record, code):
+        return None
+    record.confirmed_dt = clock.now()
+    codes = _new_recovery_codes(account)
+    audit.record("2fa.enrolled", actor=account, subject=account)
+    _notify(account, "enrolled")
+    return codes
+
+
+def disable(account: Account, *, actor=None) -> None:
+    """Turn two-factor off (customers only) and forget the secret and the recovery codes."""
+    if is_required(account):
+        raise TwoFactorError("staff accounts must keep two-factor authentication")
+    if not is_enabled(account):
+        raise TwoFactorError("two-factor authentication is not on for this account")
+    _delete_all(account)
+    audit.record("2fa.disabled", actor=actor or account, subject=account)
+    _notify(account, "disabled")
+
+
+def _notify(account: Account, change: str) -> None:
+    """The owner hears of every change to their second factor, in case it was not them."""
+    mail.queue(
+        account.email,
+        "twofactor_changed",
+        language=account.language,
+        account=account,
+        change=change,
+        when=clock.now(),
+    )
+
+
+def _delete_all(account: Account) -> None:
+    db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.account_id == account.id))
+    record = secret_record(account)
+    if record is not None:
+        db.session.delete(record)
+    db.session.flush()
+
+
+# --- checking codes --------------------------------------------------------------------------
+
+
+def verify(account: Account, code: str | None) -> bool:
+    """True if the code is the account's current TOTP code (±1 step) and was never used."""
+    record = secret_record(account)
+    if record is None or record.confirmed_dt is None:
+        return False
+    return _accept_code(record, code)
+
+
+def _accept_code(record: TwoFactorSecret, code: str | None) -> bool:
+    code = normalize(code)
+    if _TOTP_PATTERN.fullmatch(code) is None:
+        return False
+    totp = pyotp.TOTP(record.secret)
+    current = totp.timecode(clock.now())
+    matched = None
+    for step in range(current - VALID_WINDOW, current + VALID_WINDOW + 1):
+        # Compare every candidate, so the time taken says nothing about which one matched.
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            matched = step
+    if matched is None:
+        return False
+    # One UPDATE that only succeeds for a later step: two requests racing with the same code
+    # cannot both win.
+    result = db.session.execute(
+        sa.update(TwoFactorSecret)
+        .where(
+            TwoFactorSecret.id == record.id,
+            sa.or_(
+                TwoFactorSecret.last_used_step.is_(None),
+                TwoFactorSecret.last_used_step < matched,
+            ),
+        )
+        .values(last_used_step=matched)
+    )
+    return result.rowcount == 1
+
+
+# --- recovery codes --------------------------------------------------------------------------
+
+
+def _hash(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def _new_recovery_codes(account: Account) -> list[str]:
+    db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.account_id == account.id))
+    codes = [
+        "".join(secrets.choice(RECOVERY_CODE_ALPHABET) for _ in range(RECOVERY_CODE_LENGTH))
+        for _ in range(RECOVERY_CODE_COUNT)
+    ]
+    db.session.add_all(RecoveryCode(account_id=account.id, code_hash=_hash(c)) for c in codes)
+    db.session.flush()
+    half = RECOVERY_CODE_LENGTH // 2
+    return [f"{code[:half]}-{code[half:]}" for code in codes]
+
+
+def regenerate_recovery_codes(account: Account) -> list[str]:
+    """New recovery codes replace all the old ones, used or not. Shown once, stored hashed."""
+    if not is_enabled(account):
+        raise TwoFactorError("two-factor authentication is not on for this account")
+    codes = _new_recovery_codes(account)
+    audit.record("2fa.recovery_codes_regenerated", subject=account)
+    _notify(account, "recovery_codes_regenerated")
+    return codes
+
+
+def use_recovery_code(account: Account, code: str | None) -> bool:
+    """True once for each unused recovery code of the account; it cannot be used again."""
+    code = normalize(code)
+    if _RECOVERY_PATTERN.fullmatch(code) is None or not is_enabled(account):
+        return False
+    result = db.session.execute(
+        sa.update(RecoveryCode)
+        .where(
+            RecoveryCode.account_id == account.id,
+            RecoveryCode.code_hash == _hash(code),
+            RecoveryCode.used_dt.is_(None),
+        )
+        .values(used_dt=clock.now())
+    )
+    return result.rowcount == 1
+
+
+def verify_any(account: Account, code: str | None) -> str | None:
+    """Check a TOTP code or a recovery code: 'totp', 'recovery_code', or None when wrong."""
+    if looks_like_totp(code):
+        return "totp" if verify(account, code) else None
+    return "recovery_code" if use_recovery_code(account, code) else None

@@ -1,0 +1,177 @@
+"""Rate limits on sign-in, password reset, invitation acceptance and password checks.
+
+Flask-Limiter counts in the storage named by `RATELIMIT_STORAGE_URI` (`memory://` by default,
+`redis://...` through `PORTAL_RATELIMIT_STORAGE_URL`). Only the views decorated below are
+limited: the limiter sets no default limits, so a host site's own routes are never touched.
+
+Limits by account are keyed by a keyed hash (HMAC with the secret key) of the normalized email
+address, so the storage holds no addresses, and an unknown address is counted exactly like a
+known one (the limits reveal nothing about which accounts exist).
+
+A locked-out attacker cannot keep the owner out: the per-account limit counts failed sign-ins
+only, password reset has its own generous limit per address, and a completed reset clears the
+account's failures (`forget_login_failures`).
+"""
+
+import hashlib
+import hmac
+import math
+import time
+from dataclasses import dataclass
+
+from flask import current_app, has_app_context, request
+from flask_limiter import Limiter, RateLimitExceeded
+from flask_login import current_user
+from limits import parse_many
+
+# Sign-in: POSTs from one client address, and failed sign-ins of one account from anywhere.
+LOGIN_PER_ADDRESS = "30/minute"
+LOGIN_FAILURES_PER_ACCOUNT = "10/minute;100/hour"
+# Asking for a reset link: per client address, and per typed address (no mail bombing).
+RESET_REQUESTS_PER_ADDRESS = "10/minute;60/hour"
+RESET_REQUESTS_PER_EMAIL = "5/minute;30/hour"
+# Forms reached through a mailed link (invitation, password reset): per client address.
+TOKEN_FORMS_PER_ADDRESS = "20/minute;200/hour"  # noqa: S105 (a limit, not a password)
+# Failed checks of the current password by a signed-in person (password and email change).
+PASSWORD_CHECKS_PER_ACCOUNT = "10/minute;100/hour"  # noqa: S105 (a limit)
+
+LOGIN_ENDPOINT = "portal.accounts.login"
+_STATE = "portal_ratelimit"
+
+
+def client_address() -> str:
+    """The client's address as the WSGI server reports it (behind a proxy, use ProxyFix)."""
+    return request.remote_addr or "unknown"
+
+
+def email_key_for(address: str) -> str:
+    """The storage key of one email address: normalized the way sign-in normalizes it."""
+    from portal.accounts.service import AccountError, normalize_email
+
+    try:
+        normalized = normalize_email(address)
+    except AccountError:
+        normalized = address.strip().lower()
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    digest = hmac.new(secret, normalized.encode(), hashlib.sha256).hexdigest()
+    return f"email:{digest[:40]}"
+
+
+def typed_email() -> str:
+    return email_key_for(request.form.get("email", ""))
+
+
+def signed_in_account() -> str:
+    return f"account:{getattr(current_user, 'id', None) or 'anonymous'}"
+
+
+def form_refused(response) -> bool:
+    """A POST answered by the form again (200), not a redirect: wrong password or bad input."""
+    return response.status_code == 200
+
+
+@dataclass
+class _AppBackend:
+    """What Flask-Limiter keeps on the limiter object, kept per Flask app instead."""
+
+    enabled: bool
+    storage: object
+    strategy: object
+
+
+def _per_app(name: str) -> property:
+    """An attribute of the limiter that is read from the current app's backend."""
+
+    def getter(self):
+        backend = self._backend()
+        if backend is not None:
+            return getattr(backend, name)
+        return self.__dict__.get(f"_pending_{name}")
+
+    def setter(self, value):
+        self.__dict__[f"_pending_{name}"] = value
+
+    return property(getter, setter)
+
+
+class PortalLimiter(Limiter):
+    """One limiter object for the decorators below; every app it serves has its own storage.
+
+    Flask-Limiter keeps its storage on the limiter object, so a second app (a host site with
+    two portals, or a test app on Redis) would silently take over the first app's counters.
+    Here the storage, the strategy and the on/off switch live in `app.extensions`.
+    """
+
+    enabled = _per_app("enabled")
+    _storage = _per_app("storage")
+    _limiter = _per_app("strategy")
+
+    def _backend(self) -> _AppBackend | None:
+        if self.__dict__.get("_initialising") or not has_app_context():
+            return None
+        return current_app.extensions.get(_STATE)
+
+    def init_app(self, app) -> None:
+        self.__dict__["_initialising"] = True
+        self.__dict__["_pending_storage"] = self.__dict__["_pending_strategy"] = None
+        self.__dict__["_pending_enabled"] = True  # each app decides with RATELIMIT_ENABLED
+        try:
+            super().init_app(app)
+        finally:
+            self.__dict__["_initialising"] = False
+        app.extensions[_STATE] = _AppBackend(
+            enabled=bool(self.__dict__.get("_pending_enabled")),
+            storage=self.__dict__.get("_pending_storage"),
+            strategy=self.__dict__.get("_pending_strategy"),
+        )
+
+    def _check_request_limit(self, callable_name=None, in_middleware=True) -> None:
+        try:
+            super()._check_request_limit(callable_name=callable_name, in_middleware=in_middleware)
+        except RateLimitExceeded as error:
+            # The portal's 429 page sends `Retry-After` from this (see web.render_error).
+            error.retry_after = seconds_until_retry(self)
+            raise
+
+
+def seconds_until_retry(extension: Limiter) -> int:
+    breached = extension.current_limit
+    if breached is None:
+        return 60
+    return max(1, math.ceil(breached.window.reset_time - time.time()))
+
+
+limiter = PortalLimiter(key_func=client_address)
+
+
+def init_app(app) -> None:
+    app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    limiter.init_app(app)
+
+
+def forget_login_failures(address: str) -> None:
+    """Clear the failed sign-ins counted against an address (after its owner reset the password)."""
+    if not limiter.enabled or limiter._storage is None:
+        return
+    prefix = [limiter._key_prefix] if limiter._key_prefix else []
+    for item in parse_many(LOGIN_FAILURES_PER_ACCOUNT):
+        limiter.limiter.clear(item, *prefix, email_key_for(address), LOGIN_ENDPOINT)
+
+
+# The decorators, applied under a view's access rule.
+login_per_address = limiter.limit(LOGIN_PER_ADDRESS, methods=["POST"])
+login_failures_per_account = limiter.limit(
+    LOGIN_FAILURES_PER_ACCOUNT, key_func=typed_email, methods=["POST"], deduct_when=form_refused
+)
+reset_requests_per_address = limiter.limit(RESET_REQUESTS_PER_ADDRESS, methods=["POST"])
+reset_requests_per_email = limiter.limit(
+    RESET_REQUESTS_PER_EMAIL, key_func=typed_email, methods=["POST"]
+)
+token_form_per_address = limiter.limit(TOKEN_FORMS_PER_ADDRESS, methods=["POST"])
+password_checks_per_account = limiter.shared_limit(
+    PASSWORD_CHECKS_PER_ACCOUNT,
+    scope="current-password",
+    key_func=signed_in_account,
+    methods=["POST"],
+    deduct_when=form_refused,
+)
