@@ -5,7 +5,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal import clock
-from portal.db import db
+from portal.accounts.models import Account
+from portal.db import db, enum_column
 
 
 class LicenseState(enum.StrEnum):
@@ -107,3 +108,69 @@ class LicenseManagerDesignation(db.Model):
         sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
     )
     designated_dt: Mapped[datetime] = mapped_column(default=clock.now)
+
+
+class PendingManagerDesignation(db.Model):
+    """A function address chosen as license manager, waiting for someone there to confirm it.
+
+    One per company: a newer choice replaces it. It takes effect (becomes the designation) only
+    when the emailed link is followed; until then the current designation stands.
+    """
+
+    __tablename__ = "pending_manager_designations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("companies.id", ondelete="CASCADE"), unique=True
+    )
+    account_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    requested_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+    requested_dt: Mapped[datetime] = mapped_column(default=clock.now)
+    expires_dt: Mapped[datetime]
+
+    account: Mapped[Account] = relationship(foreign_keys=[account_id], lazy="joined")
+    requested_by: Mapped[Account | None] = relationship(foreign_keys=[requested_by_id])
+
+
+class NoticeKind(enum.StrEnum):
+    LICENSE_EXPIRING = "license_expiring"
+    RELEASE_PUBLISHED = "release_published"
+
+
+class NoticeSent(db.Model):
+    """A license notice that went out: the unique key makes each one go exactly once.
+
+    The row is written in the same transaction as the outbox mails of the notice, so a notice
+    is either sent and recorded, or neither. `subject_id` is a license id or a release id
+    (after `kind`); `threshold` is the days-before-expiry step (0 for a release);
+    `reference_on` is the date the notice is about (the license's valid-until, or the release
+    date), so an extended license is reminded again before its new end.
+    """
+
+    __tablename__ = "notices_sent"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[NoticeKind] = mapped_column(enum_column(NoticeKind))
+    subject_id: Mapped[int]
+    company_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("companies.id", ondelete="CASCADE"), index=True
+    )
+    threshold: Mapped[int]
+    reference_on: Mapped[date]
+    recipients: Mapped[int]
+    sent_dt: Mapped[datetime] = mapped_column(default=clock.now)
+
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "kind",
+            "subject_id",
+            "company_id",
+            "threshold",
+            "reference_on",
+            name="uq_notices_sent_once",
+        ),
+    )

@@ -19,6 +19,10 @@ class LicenseError(ValueError):
     """A license or release request that cannot be carried out; the message says why."""
 
 
+class UploadTooLarge(LicenseError):
+    """The release file is larger than the upload limit."""
+
+
 def product_by_code(code: str) -> Product:
     product = db.session.scalar(sa.select(Product).where(Product.code == code))
     if product is None:
@@ -99,7 +103,7 @@ def add_release(
     try:
         stored = store.save(source, max_size=max_size)
     except store.FileTooLarge as error:
-        raise LicenseError(str(error)) from None
+        raise UploadTooLarge(str(error)) from None
     release = Release(
         product=product,
         version=version,
@@ -125,3 +129,84 @@ def add_release(
         details={"product": product.code, "version": version, "sha256": stored.sha256},
     )
     return release
+
+
+def add_product(code: str, name: str, *, actor=None, actor_label: str | None = None) -> Product:
+    code, name = code.strip().lower(), name.strip()
+    if not code or not name:
+        raise LicenseError("a product needs a code and a name")
+    if db.session.scalar(sa.select(Product.id).where(Product.code == code)) is not None:
+        raise LicenseError(f"a product with the code {code!r} already exists")
+    product = Product(code=code, name=name)
+    db.session.add(product)
+    db.session.flush()
+    audit.record(
+        "product.created",
+        actor=actor,
+        actor_label=actor_label,
+        subject=product,
+        subject_label=name,
+        details={"code": code},
+    )
+    return product
+
+
+def extend_license(
+    license: License,
+    *,
+    valid_until: date | None,
+    maintenance_until: date | None,
+    actor=None,
+    actor_label: str | None = None,
+) -> None:
+    """Set new end dates (None: perpetual / every release); a revoked license stays revoked."""
+    if license.revoked_dt is not None:
+        raise LicenseError("a revoked license cannot be changed")
+    if valid_until is not None and valid_until < license.valid_from:
+        raise LicenseError("valid until is before valid from")
+    before = {
+        "valid_until": _iso(license.valid_until),
+        "maintenance_until": _iso(license.maintenance_until),
+    }
+    license.valid_until = valid_until
+    license.maintenance_until = maintenance_until
+    audit.record(
+        "license.extended",
+        actor=actor,
+        actor_label=actor_label,
+        subject=license,
+        details={
+            "before": before,
+            "after": {
+                "valid_until": _iso(valid_until),
+                "maintenance_until": _iso(maintenance_until),
+            },
+        },
+    )
+
+
+def revoke_license(license: License, *, actor=None, actor_label: str | None = None) -> bool:
+    """Revoke the license from now on; False if it already was revoked."""
+    if license.revoked_dt is not None:
+        return False
+    license.revoked_dt = clock.now()
+    audit.record("license.revoked", actor=actor, actor_label=actor_label, subject=license)
+    return True
+
+
+def set_end_of_life(
+    release: Release, end_of_life_on: date | None, *, actor=None, actor_label: str | None = None
+) -> None:
+    before = release.end_of_life_on
+    release.end_of_life_on = end_of_life_on
+    audit.record(
+        "release.end_of_life_set",
+        actor=actor,
+        actor_label=actor_label,
+        subject=release,
+        details={"before": _iso(before), "after": _iso(end_of_life_on)},
+    )
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day is not None else None

@@ -1,0 +1,128 @@
+"""The releases a company may download, and the downloads themselves.
+
+Files are addressed by their id only; the store path comes from the database. With
+`PORTAL_DOWNLOAD_ACCEL_REDIRECT` set, nginx sends the bytes (X-Accel-Redirect) and does Range
+and conditional requests itself; otherwise the portal streams the file with Range and ETag.
+"""
+
+import unicodedata
+from itertools import groupby
+from urllib.parse import quote
+
+from flask import Blueprint, Response, abort, current_app, render_template, request, send_file
+from flask_babel import format_decimal
+from flask_login import current_user
+
+from portal import access, audit, clock
+from portal.db import db
+from portal.downloads.models import DownloadRecord
+from portal.impersonation import service as impersonation
+from portal.licenses import entitlement, store
+from portal.licenses.models import ReleaseFile
+from portal.transaction import commit
+
+bp = Blueprint("downloads", __name__, url_prefix="/downloads")
+
+SIZE_UNITS = ("B", "kB", "MB", "GB", "TB")
+
+
+def human_size(size: int) -> str:
+    """Bytes in decimal units, with the locale's number format: `1,5 MB` in Swedish."""
+    value = float(size)
+    for unit in SIZE_UNITS:
+        if value < 1000 or unit == SIZE_UNITS[-1]:
+            break
+        value /= 1000
+    number_format = "#,##0" if unit == "B" else "#,##0.0"
+    return f"{format_decimal(value, format=number_format)}\N{NO-BREAK SPACE}{unit}"
+
+
+@bp.get("/")
+@access.CUSTOMER
+def index():
+    releases = entitlement.offered_releases(current_user.company_id)
+    groups = [
+        (product, list(product_releases))
+        for product, product_releases in groupby(releases, key=lambda release: release.product)
+    ]
+    return render_template(
+        "portal/downloads/index.html", groups=groups, human_size=human_size, today=clock.today()
+    )
+
+
+@bp.get("/files/<int:file_id>")
+@access.CUSTOMER
+def file(file_id: int):
+    release_file = entitlement.offered_file(current_user.company_id, file_id)
+    if release_file is None:
+        abort(404)
+    accel_prefix = current_app.config.get("PORTAL_DOWNLOAD_ACCEL_REDIRECT")
+    if accel_prefix:
+        response = _accel_redirect(release_file, accel_prefix)
+    else:
+        path = store.path_of(release_file.storage_key)
+        if not path.is_file():
+            current_app.logger.error("release file %s is missing from the store", file_id)
+            abort(404)
+        response = send_file(
+            path,
+            as_attachment=True,
+            download_name=release_file.filename,
+            conditional=True,
+            etag=release_file.sha256,
+        )
+    if _starts_a_download(response):
+        _record(release_file)
+        commit()
+    return response
+
+
+def _accel_redirect(release_file: ReleaseFile, prefix: str) -> Response:
+    """No body: nginx serves the internal location `prefix` + storage key."""
+    response = Response(b"", mimetype="application/octet-stream")
+    response.headers["X-Accel-Redirect"] = prefix.rstrip("/") + "/" + release_file.storage_key
+    response.headers.set("Content-Disposition", "attachment", **_filename_options(release_file))
+    response.set_etag(release_file.sha256)
+    return response
+
+
+def _filename_options(release_file: ReleaseFile) -> dict[str, str]:
+    # The same encoding `send_file` uses: ASCII `filename`, and RFC 5987 `filename*` if needed.
+    name = release_file.filename
+    if name.isascii():
+        return {"filename": name}
+    simple = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    return {"filename": simple, "filename*": f"UTF-8''{quote(name, safe='!#$&+-.^_`|~')}"}
+
+
+def _starts_a_download(response: Response) -> bool:
+    """A GET that delivers the file's first byte; resumed ranges and 304s are not new downloads."""
+    if request.method != "GET" or response.status_code not in (200, 206):
+        return False
+    ranges = request.range.ranges if request.range is not None else ()
+    return not ranges or any(start == 0 for start, _end in ranges)
+
+
+def _record(release_file: ReleaseFile) -> None:
+    account = current_user._get_current_object()
+    db.session.add(
+        DownloadRecord(
+            account_id=account.id,
+            company_id=account.company_id,
+            impersonator_account_id=getattr(impersonation.impersonator(), "id", None),
+            release_file_id=release_file.id,
+            downloaded_dt=clock.now(),
+        )
+    )
+    release = release_file.release
+    audit.record(
+        "release.downloaded",
+        subject=release_file,
+        subject_label=release_file.filename,
+        company_id=account.company_id,
+        details={
+            "product": release.product.code,
+            "version": release.version,
+            "sha256": release_file.sha256,
+        },
+    )

@@ -1,0 +1,1 @@
+"""News items that staff admins publish and the customers' dashboard lists."""
