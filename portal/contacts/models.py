@@ -4,7 +4,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal import clock
+from portal import clock, phone
 from portal.accounts.models import AccountKind
 from portal.db import db, enum_column
 
@@ -40,6 +40,15 @@ class Contact(db.Model):
     updated_dt: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
 
     __table_args__ = (sa.UniqueConstraint("company_id", "email"),)
+
+    @property
+    def phone_national(self) -> str:
+        """The phone as a Swedish reader writes it (070-123 45 67); foreign ones with +code."""
+        return phone.national(self.phone_e164)
+
+    @property
+    def is_personal(self) -> bool:
+        return self.kind == AccountKind.PERSONAL
 
     @property
     def roles(self) -> list[ContactRole]:

@@ -1,0 +1,209 @@
+"""Consent to being contacted by other parties: given and withdrawn, with the exact text agreed to.
+
+The texts are declared once here, versioned; a new wording is a new version appended to
+`CONSENT_TEXTS`, never an edit of an old one. Each record stores the version and the text itself,
+so what a person agreed to stays readable after the wording changes. A record is active until it
+is withdrawn; withdrawal sets `withdrawn_dt` and takes effect at once.
+
+Plain functions that a view, a command and a job can all call; they never commit.
+"""
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal import audit, clock
+from portal.accounts.models import Account
+from portal.contacts.models import Contact
+from portal.db import db, enum_column
+
+# The purpose in the processing register that these consents are for.
+PURPOSE = "third_party_contact"
+
+
+@dataclass(frozen=True)
+class ConsentText:
+    version: int
+    sv: str
+    en: str
+
+    def in_language(self, language: str) -> str:
+        return self.en if language == "en" else self.sv
+
+
+# Append a new version to change the wording; never edit a published one.
+CONSENT_TEXTS: tuple[ConsentText, ...] = (
+    ConsentText(
+        1,
+        sv=(
+            "Jag samtycker till att leverantören lämnar mitt namn och min e-postadress till "
+            "andra parter, till exempel samarbetspartner, så att de kan kontakta mig om "
+            "leverantörens produkter. Jag kan när som helst återkalla samtycket i kundportalen; "
+            "återkallelsen gäller genast."
+        ),
+        en=(
+            "I agree that the vendor may give my name and email address to other parties, such "
+            "as partners, so that they can contact me about the vendor's products. I can "
+            "withdraw this consent at any time in the customer portal; the withdrawal takes "
+            "effect at once."
+        ),
+    ),
+)
+
+TEXT_LANGUAGES = ("sv", "en")
+
+
+def current_text() -> ConsentText:
+    return CONSENT_TEXTS[-1]
+
+
+def text_version(version: int) -> ConsentText | None:
+    return next((text for text in CONSENT_TEXTS if text.version == version), None)
+
+
+class RecordedBy(enum.StrEnum):
+    SELF = "self"  # the person, signed in
+    COMPANY_ADMIN = "company_admin"  # an admin of the person's company, on their behalf
+
+
+class ConsentRecord(db.Model):
+    """One consent given by a person (a login account or a company contact)."""
+
+    __tablename__ = "consent_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The person: exactly one of the two. Their consents go when they go.
+    account_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    contact_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[str] = mapped_column(sa.String(64), default=PURPOSE)
+    text_version: Mapped[int]
+    language: Mapped[str] = mapped_column(sa.String(5))
+    text: Mapped[str] = mapped_column(sa.Text)
+    given_dt: Mapped[datetime] = mapped_column(default=clock.now)
+    recorded_by_account_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+    recorded_by: Mapped[RecordedBy] = mapped_column(enum_column(RecordedBy, name="recordedby"))
+    withdrawn_dt: Mapped[datetime | None]
+    withdrawn_by_account_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+    withdrawn_by: Mapped[RecordedBy | None] = mapped_column(
+        enum_column(RecordedBy, name="withdrawnby")
+    )
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(account_id IS NOT NULL AND contact_id IS NULL)"
+            " OR (account_id IS NULL AND contact_id IS NOT NULL)",
+            name="one_person",
+        ),
+    )
+
+    @property
+    def is_active(self) -> bool:
+        return self.withdrawn_dt is None
+
+
+class ConsentError(ValueError):
+    """A consent request that cannot be carried out; the message says why."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+def _person_clause(person):
+    if isinstance(person, Account):
+        return ConsentRecord.account_id == person.id
+    if isinstance(person, Contact):
+        return ConsentRecord.contact_id == person.id
+    raise TypeError(f"consent is given by an account or a contact, not {type(person).__name__}")
+
+
+def history(person) -> list[ConsentRecord]:
+    """Every consent the person has given, newest first."""
+    return list(
+        db.session.scalars(
+            sa.select(ConsentRecord)
+            .where(_person_clause(person), ConsentRecord.purpose == PURPOSE)
+            .order_by(ConsentRecord.given_dt.desc(), ConsentRecord.id.desc())
+        )
+    )
+
+
+def active_consent(person) -> ConsentRecord | None:
+    return db.session.scalar(
+        sa.select(ConsentRecord)
+        .where(
+            _person_clause(person),
+            ConsentRecord.purpose == PURPOSE,
+            ConsentRecord.withdrawn_dt.is_(None),
+        )
+        .order_by(ConsentRecord.given_dt.desc())
+        .limit(1)
+    )
+
+
+def give(
+    person, *, version: int, language: str, recorded_by: Account, as_role: RecordedBy
+) -> ConsentRecord:
+    """Record that the person agreed to text `version` in `language` (the one they were shown).
+
+    Only the current version can be agreed to: a page shown before the wording changed is
+    refused, so nobody is recorded as agreeing to a text they did not read.
+    """
+    text = current_text()
+    if version != text.version:
+        raise ConsentError(_l("The text has changed since the page was shown. Read the new text."))
+    if language not in TEXT_LANGUAGES:
+        raise ConsentError(_l("Choose the language of the text."))
+    if active_consent(person) is not None:
+        raise ConsentError(_l("The consent is already given."))
+    record = ConsentRecord(
+        account_id=person.id if isinstance(person, Account) else None,
+        contact_id=person.id if isinstance(person, Contact) else None,
+        purpose=PURPOSE,
+        text_version=text.version,
+        language=language,
+        text=text.in_language(language),
+        given_dt=clock.now(),
+        recorded_by_account_id=recorded_by.id,
+        recorded_by=as_role,
+    )
+    db.session.add(record)
+    db.session.flush()
+    audit.record(
+        "consent.given",
+        actor=recorded_by,
+        subject=person,
+        company_id=person.company_id,
+        details={"consent_id": record.id, "version": text.version, "purpose": PURPOSE},
+    )
+    return record
+
+
+def withdraw(person, *, recorded_by: Account, as_role: RecordedBy) -> ConsentRecord:
+    """Withdraw the person's active consent, effective now."""
+    record = active_consent(person)
+    if record is None:
+        raise ConsentError(_l("There is no consent to withdraw."))
+    record.withdrawn_dt = clock.now()
+    record.withdrawn_by_account_id = recorded_by.id
+    record.withdrawn_by = as_role
+    audit.record(
+        "consent.withdrawn",
+        actor=recorded_by,
+        subject=person,
+        company_id=person.company_id,
+        details={"consent_id": record.id, "purpose": PURPOSE},
+    )
+    return record

@@ -1,0 +1,246 @@
+"""`/contacts/`: the company's contacts. Members read them; company admins change them."""
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal import access
+from portal.accounts.models import Account
+from portal.contacts import consent, erasure, service
+from portal.contacts.forms import (
+    KIND_LABELS,
+    ROLE_LABELS,
+    ConsentForm,
+    ContactForm,
+    ReplaceForm,
+)
+from portal.contacts.models import Contact
+from portal.db import db
+from portal.privacy.register import (
+    BOOKKEEPING_YEARS,
+    REGISTER,
+    RetentionRule,
+    bookkeeping_end,
+)
+from portal.transaction import commit
+
+bp = Blueprint("contacts", __name__, url_prefix="/contacts")
+
+
+def _actor() -> Account:
+    return current_user._get_current_object()
+
+
+def _contact(contact_id: int) -> Contact:
+    """A contact of the signed-in person's company; any other answers 404."""
+    return db.first_or_404(
+        sa.select(Contact).where(
+            Contact.id == contact_id, Contact.company_id == current_user.company_id
+        )
+    )
+
+
+def _show_error(form, error: service.ContactError, default_field: str = "email") -> None:
+    field = form[error.field] if error.field and error.field in form else form[default_field]
+    field.errors = [*field.errors, str(error.message)]
+
+
+def _labels() -> dict:
+    return {"role_labels": ROLE_LABELS, "kind_labels": KIND_LABELS}
+
+
+@bp.get("/")
+@access.CUSTOMER
+def index():
+    people = []
+    if current_user.is_company_admin:
+        people = db.session.scalars(
+            sa.select(Account)
+            .where(Account.company_id == current_user.company_id, Account.id != current_user.id)
+            .order_by(Account.email)
+        ).all()
+    return render_template(
+        "portal/contacts/index.html",
+        contacts=service.contacts_of(current_user.company_id),
+        people=people,
+        **_labels(),
+    )
+
+
+@bp.get("/<int:contact_id>")
+@access.CUSTOMER
+def show(contact_id: int):
+    contact = _contact(contact_id)
+    return render_template(
+        "portal/contacts/show.html",
+        contact=contact,
+        consents=consent.history(contact),
+        active_consent=consent.active_consent(contact),
+        consent_text=consent.current_text(),
+        consent_form=ConsentForm(formdata=None, language=str(get_locale() or "sv")),
+        **_labels(),
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@access.COMPANY_ADMIN
+def new():
+    form = ContactForm()
+    if form.validate_on_submit():
+        try:
+            contact = service.create_contact(
+                current_user.company_id, form.contact_data(), actor=_actor()
+            )
+        except service.ContactError as error:
+            _show_error(form, error)
+        else:
+            commit()
+            flash(_("The contact is added."), "success")
+            return redirect(url_for(".show", contact_id=contact.id))
+    return render_template("portal/contacts/form.html", form=form, contact=None)
+
+
+@bp.route("/<int:contact_id>/edit", methods=["GET", "POST"])
+@access.COMPANY_ADMIN
+def edit(contact_id: int):
+    contact = _contact(contact_id)
+    form = ContactForm() if request.method == "POST" else ContactForm.for_contact(contact)
+    if form.validate_on_submit():
+        try:
+            changed = service.update_contact(contact, form.contact_data(), actor=_actor())
+        except service.ContactError as error:
+            _show_error(form, error)
+        else:
+            commit()
+            flash(_("The contact is saved.") if changed else _("Nothing was changed."), "success")
+            return redirect(url_for(".show", contact_id=contact.id))
+    return render_template("portal/contacts/form.html", form=form, contact=contact)
+
+
+@bp.route("/<int:contact_id>/delete", methods=["GET", "POST"])
+@access.COMPANY_ADMIN
+def delete(contact_id: int):
+    contact = _contact(contact_id)
+    problem = service.deletion_problem(contact)
+    if request.method == "POST" and problem is None:
+        service.delete_contact(contact, actor=_actor())
+        commit()
+        flash(_("The contact is deleted."), "success")
+        return redirect(url_for(".index"))
+    return render_template(
+        "portal/contacts/delete.html", contact=contact, problem=problem, **_labels()
+    ), (409 if request.method == "POST" else 200)
+
+
+@bp.route("/<int:contact_id>/replace", methods=["GET", "POST"])
+@access.COMPANY_ADMIN
+def replace(contact_id: int):
+    contact = _contact(contact_id)
+    if not contact.is_personal:
+        abort(404)
+    form = ReplaceForm()
+    if form.validate_on_submit():
+        try:
+            result = service.replace_with_function_address(
+                contact, form.email.data, form.name.data, actor=_actor()
+            )
+        except service.ContactError as error:
+            _show_error(form, error)
+        else:
+            commit()
+            if result.personal_data_deleted:
+                flash(
+                    _("The function address has the roles now; the personal data is deleted."),
+                    "success",
+                )
+            else:
+                flash(
+                    _(
+                        "The function address has taken over the roles. The old contact is an "
+                        "accounting record and is kept for the bookkeeping period."
+                    ),
+                    "success",
+                )
+            return redirect(url_for(".show", contact_id=result.contact.id))
+    return render_template("portal/contacts/replace.html", form=form, contact=contact, **_labels())
+
+
+@bp.post("/<int:contact_id>/consent")
+@access.COMPANY_ADMIN
+def give_consent(contact_id: int):
+    contact = _contact(contact_id)
+    form = ConsentForm()
+    if not form.validate_on_submit():
+        flash(_("Choose the language of the text the person agreed to."), "error")
+    else:
+        try:
+            consent.give(
+                contact,
+                version=form.version.data,
+                language=form.language.data,
+                recorded_by=_actor(),
+                as_role=consent.RecordedBy.COMPANY_ADMIN,
+            )
+        except consent.ConsentError as error:
+            flash(str(error.message), "error")
+        else:
+            commit()
+            flash(_("The consent is recorded."), "success")
+    return redirect(url_for(".show", contact_id=contact.id))
+
+
+@bp.post("/<int:contact_id>/consent/withdraw")
+@access.COMPANY_ADMIN
+def withdraw_consent(contact_id: int):
+    contact = _contact(contact_id)
+    try:
+        consent.withdraw(contact, recorded_by=_actor(), as_role=consent.RecordedBy.COMPANY_ADMIN)
+    except consent.ConsentError as error:
+        flash(str(error.message), "error")
+    else:
+        commit()
+        flash(_("The consent is withdrawn, from now on."), "success")
+    return redirect(url_for(".show", contact_id=contact.id))
+
+
+def _bookkeeping_purpose():
+    return next(p for p in REGISTER if p.retention == RetentionRule.BOOKKEEPING)
+
+
+@bp.route("/erase/<int:account_id>", methods=["GET", "POST"])
+@access.COMPANY_ADMIN
+def erase(account_id: int):
+    account = db.first_or_404(
+        sa.select(Account).where(
+            Account.id == account_id, Account.company_id == current_user.company_id
+        )
+    )
+    problem = erasure.erasure_problem(account, _actor())
+    if request.method == "POST" and problem is None:
+        result = erasure.erase_person(account, actor=_actor())
+        commit()
+        if result.accounting_records_kept:
+            flash(
+                _(
+                    "The person's data is erased. %(count)d accounting record(s) are kept for "
+                    "the bookkeeping period.",
+                    count=result.accounting_records_kept,
+                ),
+                "success",
+            )
+        else:
+            flash(_("The person's data is erased."), "success")
+        return redirect(url_for(".index"))
+    ended_on = current_user.company.relationship_ended_on
+    return render_template(
+        "portal/contacts/erase.html",
+        account=account,
+        plan=erasure.plan(account),
+        problem=problem,
+        bookkeeping_purpose=_bookkeeping_purpose(),
+        bookkeeping_years=BOOKKEEPING_YEARS,
+        kept_until=bookkeeping_end(ended_on) if ended_on else None,
+        **_labels(),
+    ), (409 if request.method == "POST" else 200)
