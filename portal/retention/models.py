@@ -1,0 +1,76 @@
+"""The report every retention purge leaves behind: when, as of which day, by which process,
+and how many rows of each kind it removed. Counts only, never personal data."""
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal import clock
+from portal.accounts.tokens import AccountToken
+from portal.contacts.consent import ConsentRecord
+from portal.contacts.disclosures import Disclosure
+from portal.db import db, enum_column
+from portal.licenses.models import PendingManagerDesignation
+
+
+class RunStatus(enum.StrEnum):
+    RUNNING = "running"
+    FINISHED = "finished"
+    # Stopped by an error, or found still "running" by a later run (its process died).
+    FAILED = "failed"
+
+
+class RetentionRun(db.Model):
+    __tablename__ = "retention_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_dt: Mapped[datetime] = mapped_column(default=clock.now, index=True)
+    finished_dt: Mapped[datetime | None]
+    # The day the purge ran as of (`--today`); the cut-offs follow from it and `months`.
+    as_of_on: Mapped[date]
+    dry_run: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[RunStatus] = mapped_column(
+        enum_column(RunStatus, name="retentionrunstatus"), default=RunStatus.RUNNING
+    )
+    # What started it: "command", "scheduler" or "catch-up" (a run made up at start-up).
+    origin: Mapped[str] = mapped_column(sa.String(20))
+    # Which process: "hostname:pid:random" (the lease holder name).
+    holder: Mapped[str] = mapped_column(sa.String(200))
+    months: Mapped[int]
+    # Companies whose relationship ended on or before this day lose their accounts.
+    account_cutoff_on: Mapped[date | None]
+    # ... and their accounting records when it ended on or before this one.
+    bookkeeping_cutoff_on: Mapped[date | None]
+    batches: Mapped[int] = mapped_column(default=0)
+    counts: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    # The exception's class name only: messages can quote the data (e.g. a constraint error).
+    error: Mapped[str | None] = mapped_column(sa.String(120))
+
+    __table_args__ = (sa.Index("ix_retention_runs_finished", "status", "dry_run", "started_dt"),)
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.finished_dt is None:
+            return None
+        return (self.finished_dt - self.started_dt).total_seconds()
+
+
+# The purge deletes accounts, contacts and consents in bulk, and the database then finds every row
+# that refers to them (ON DELETE CASCADE / SET NULL). These referring columns have no index in
+# their own models; without one, every deleted row would scan the whole referring table (the
+# purge's cost would follow the table sizes, not what is due). tests/test_retention.py checks that
+# every foreign key to a table the purge deletes from is indexed.
+PURGE_INDEXES = tuple(
+    sa.Index(f"ix_{column.table.name}_{column.name}", column)
+    for column in (
+        AccountToken.__table__.c.created_by_id,
+        ConsentRecord.__table__.c.recorded_by_account_id,
+        ConsentRecord.__table__.c.withdrawn_by_account_id,
+        Disclosure.__table__.c.recorded_by_account_id,
+        Disclosure.__table__.c.consent_id,
+        PendingManagerDesignation.__table__.c.requested_by_id,
+    )
+)

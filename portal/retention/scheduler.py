@@ -1,0 +1,246 @@
+"""The scheduler: every periodic job of the portal, run by one process at a time.
+
+Production runs `portal scheduler`, a blocking scheduler in its own process (one or more, on
+one or more hosts: the extra ones are standbys). For single-process use (`make run`),
+`PORTAL_SCHEDULER=on` starts a background scheduler inside the web process instead. Under
+gunicorn PORTAL_SCHEDULER must stay off: every worker would start one. The portal refuses to
+start it there (with a warning) and in any command other than `run`.
+
+Every scheduler process schedules all the jobs, but runs them only while it holds the
+"scheduler" lease (`portal.retention.lease`): it tries to take or renew the lease every third
+of `PORTAL_SCHEDULER_LEASE_SECONDS` (60 s by default), and a job whose turn comes while the
+process does not hold it returns at once. A standby keeps trying, and takes over within the
+lease time when the active process dies.
+
+Jobs (times are Europe/Stockholm): the retention purge daily at 03:00, the license notices
+daily at 06:00, the mail outbox retry every minute. Each runs in its own app context and
+commits through `portal.transaction`. Runs missed while the process was busy are coalesced into
+one (`coalesce`, `misfire_grace_time`); runs missed while no scheduler was active are made up
+once when a process becomes the active one: the purge when no finished (non-dry) run has
+started since the last 03:00, and the notices, which never send a notice twice.
+"""
+
+import atexit
+import importlib
+import logging
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+
+import click
+import sqlalchemy as sa
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from flask import Flask
+
+from portal import clock
+from portal.db import db
+from portal.retention import lease
+from portal.retention.models import RetentionRun, RunStatus
+from portal.transaction import commit
+
+log = logging.getLogger(__name__)
+
+LOCAL_TIME = clock.LOCAL_TIMEZONE
+PURGE_AT = time(3, 0)
+NOTICES_AT = time(6, 0)
+# A run whose time passed while the process was busy or asleep still runs within this window.
+MISFIRE_GRACE_SECONDS = 6 * 3600
+JOB_DEFAULTS = {"coalesce": True, "misfire_grace_time": MISFIRE_GRACE_SECONDS, "max_instances": 1}
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    target: str  # "module:function", imported when the job runs
+    trigger: Callable[[], object]
+
+
+def _daily(at: time):
+    return lambda: CronTrigger(hour=at.hour, minute=at.minute, timezone=LOCAL_TIME)
+
+
+JOBS: tuple[Job, ...] = (
+    Job("retention_purge", "portal.retention.scheduler:scheduled_purge", _daily(PURGE_AT)),
+    Job("license_notices", "portal.licenses.notices:run_notices", _daily(NOTICES_AT)),
+    Job("mail_retry", "portal.mail.outbox:retry_due", lambda: IntervalTrigger(minutes=1)),
+)
+
+
+def _import(target: str) -> Callable:
+    module_name, attribute = target.split(":")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+# --- the purge job and its catch-up ------------------------------------------------------------
+
+
+def scheduled_purge(origin: str = "scheduler"):
+    from portal.retention.purge import PurgeRefused, purge
+
+    try:
+        report = purge(origin=origin)
+    except PurgeRefused as refusal:
+        log.info("retention purge skipped: %s", refusal)
+        return None
+    log.info("%s", report.summary())
+    return report
+
+
+def last_scheduled_purge(now: datetime) -> datetime:
+    """The latest 03:00 in Stockholm at or before `now` (aware UTC)."""
+    local = now.astimezone(LOCAL_TIME)
+    moment = datetime.combine(local.date(), PURGE_AT, tzinfo=LOCAL_TIME)
+    if moment > local:
+        moment = datetime.combine(local.date() - timedelta(days=1), PURGE_AT, tzinfo=LOCAL_TIME)
+    return moment.astimezone(UTC)
+
+
+def purge_was_missed(now: datetime | None = None) -> bool:
+    """No finished real purge has started since the last 03:00."""
+    now = now or clock.now()
+    last = db.session.scalar(
+        sa.select(sa.func.max(RetentionRun.started_dt)).where(
+            RetentionRun.status == RunStatus.FINISHED, RetentionRun.dry_run.is_(False)
+        )
+    )
+    if last is not None and last.tzinfo is None:
+        last = last.replace(tzinfo=UTC)
+    return last is None or last < last_scheduled_purge(now)
+
+
+# --- the scheduler -----------------------------------------------------------------------------
+
+
+class PortalScheduler:
+    """An APScheduler scheduler whose jobs run only while this process holds the lease."""
+
+    def __init__(self, app: Flask, scheduler_class: type[BaseScheduler], jobs=None):
+        self.app = app
+        self.holder = lease.holder_name()
+        self.lease_seconds = app.config["PORTAL_SCHEDULER_LEASE_SECONDS"]
+        self._valid_until: datetime | None = None
+        self._state = threading.Lock()
+        self.scheduler = scheduler_class(timezone=LOCAL_TIME, job_defaults=JOB_DEFAULTS)
+        self.scheduler.add_job(
+            self.keep_lease,
+            IntervalTrigger(seconds=self.lease_seconds / 3),
+            id="lease",
+            next_run_time=datetime.now(LOCAL_TIME),
+            coalesce=True,
+            misfire_grace_time=None,
+            max_instances=1,
+        )
+        for job in JOBS if jobs is None else jobs:
+            self.scheduler.add_job(
+                self.runner(job.target), job.trigger(), id=job.id, name=job.id, **JOB_DEFAULTS
+            )
+
+    # The lease --------------------------------------------------------------------------------
+
+    def is_active(self) -> bool:
+        with self._state:
+            return self._valid_until is not None and clock.now() < self._valid_until
+
+    def keep_lease(self) -> bool:
+        """Take or renew the lease; on becoming the active scheduler, make up missed runs."""
+        started = clock.now()
+        was_active = self.is_active()
+        with self.app.app_context():
+            try:
+                held = lease.acquire(lease.SCHEDULER, self.holder, self.lease_seconds)
+            except sa.exc.SQLAlchemyError:
+                log.exception("scheduler lease not renewed; it runs out by itself")
+                db.session.rollback()
+                return self.is_active()
+        with self._state:
+            self._valid_until = started + timedelta(seconds=self.lease_seconds) if held else None
+        if held and not was_active:
+            log.info("scheduler %s is now the active one", self.holder)
+            self._schedule_catch_up()
+        elif was_active and not held:
+            log.warning("scheduler %s lost the lease; standing by", self.holder)
+        return held
+
+    def _schedule_catch_up(self) -> None:
+        if self.scheduler.state == STATE_STOPPED:
+            return  # not started (a test drives the steps itself)
+        self.scheduler.add_job(self.catch_up, id="catch_up", replace_existing=True)
+
+    def catch_up(self) -> bool:
+        """Run the purge when the last 03:00 run was missed, and the idempotent notices."""
+        if not self.is_active():
+            return False
+        ran = False
+        with self.app.app_context():
+            if purge_was_missed():
+                ran = scheduled_purge(origin="catch-up") is not None
+            db.session.rollback()
+        self.runner("portal.licenses.notices:run_notices")()
+        return ran
+
+    # Jobs -------------------------------------------------------------------------------------
+
+    def runner(self, target: str) -> Callable[[], None]:
+        def run() -> None:
+            if not self.is_active():
+                return
+            with self.app.app_context():
+                try:
+                    _import(target)()
+                    commit()
+                except Exception:
+                    log.exception("scheduled job %s failed", target)
+                    db.session.rollback()
+
+        run.__name__ = target.replace(":", ".")
+        return run
+
+    # Starting and stopping --------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start scheduling (a BlockingScheduler blocks here until `stop`)."""
+        log.info("scheduler %s started; it runs jobs while it holds the lease", self.holder)
+        self.scheduler.start()
+
+    def stop(self) -> None:
+        if self.scheduler.state != STATE_STOPPED:
+            self.scheduler.shutdown(wait=False)
+        if self.is_active():
+            with self.app.app_context():
+                try:
+                    lease.release(lease.SCHEDULER, self.holder)
+                except sa.exc.SQLAlchemyError:
+                    db.session.rollback()
+        with self._state:
+            self._valid_until = None
+
+
+def may_run_in_web_process() -> str | None:
+    """Why this process must not run a background scheduler, or None when it may."""
+    if os.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn"):
+        return "under gunicorn every worker would run one; run `portal scheduler` instead"
+    context = click.get_current_context(silent=True)
+    if context is not None and context.command.name != "run":
+        return "a command is running, not the web server"
+    return None
+
+
+def start_in_background(app: Flask) -> PortalScheduler | None:
+    """The scheduler inside the web process (PORTAL_SCHEDULER=on), for single-process use."""
+    if app.testing:
+        return None
+    refusal = may_run_in_web_process()
+    if refusal is not None:
+        if refusal.startswith("under gunicorn"):
+            log.warning("PORTAL_SCHEDULER=on ignored: %s", refusal)
+        return None
+    scheduler = PortalScheduler(app, BackgroundScheduler)
+    scheduler.start()
+    app.extensions["portal_scheduler"] = scheduler
+    atexit.register(scheduler.stop)
+    return scheduler
