@@ -1,0 +1,30 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SearchField, TextAreaField
+
+from portal.impersonation.service import REASON_MAX_LENGTH
+
+
+class SearchForm(FlaskForm):
+    """The GET search of `/staff/companies`: no CSRF, the query is in the address."""
+
+    class Meta:
+        csrf = False
+
+    q = SearchField(
+        _l("Company name, organisation number or email address"),
+        description=_l("For example Exempel AB, 556677-8899 or anna@exempel.se."),
+    )
+
+
+class ImpersonateForm(FlaskForm):
+    """ "View as": the reason's rule lives in the impersonation service, checked when starting."""
+
+    reason = TextAreaField(
+        _l("Reason"),
+        description=_l(
+            "A ticket reference such as ÄRENDE-1234 or #1234, or at least 10 characters on why."
+            " The customer sees it."
+        ),
+        render_kw={"maxlength": REASON_MAX_LENGTH, "rows": 3},
+    )
