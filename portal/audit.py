@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import has_request_context, request
+from flask import g, has_app_context, has_request_context, request
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal import clock
@@ -49,14 +49,26 @@ def record(
 ) -> AuditEvent:
     """Add an audit event to the current transaction; it commits with the action it describes.
 
-    Never pass passwords or tokens in `details`.
+    Never pass passwords or tokens in `details`. While support views the portal as a customer,
+    every event names the staff member as the actor and the customer in `acting_as`.
     """
     if actor is None and actor_label is None:
         actor = _current_account()
+    view = _current_impersonation()
+    if view is not None:
+        # Support viewing the portal as a customer: the staff member did it, as the customer.
+        if actor_label is None and getattr(actor, "id", None) in (None, view.customer_account_id):
+            actor = view.staff
+        if acting_as is None:
+            acting_as = view.customer
     if subject is not None and getattr(subject, "id", 1) is None:
         db.session.flush()
     if company_id is None:
-        company_id = getattr(subject, "company_id", None) or getattr(actor, "company_id", None)
+        company_id = (
+            getattr(subject, "company_id", None)
+            or getattr(acting_as, "company_id", None)
+            or getattr(actor, "company_id", None)
+        )
     event = AuditEvent(
         action=action,
         outcome=outcome,
@@ -73,6 +85,11 @@ def record(
     )
     db.session.add(event)
     return event
+
+
+def _current_impersonation():
+    """The active view as a customer of this request, as the session loader found it."""
+    return g.get("impersonation") if has_app_context() else None
 
 
 def _current_account():

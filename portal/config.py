@@ -4,8 +4,10 @@ Every setting the portal reads is declared once in `SETTINGS`; the README's conf
 describes the same list.
 """
 
+import contextlib
 import os
 import secrets
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,13 +58,35 @@ SETTINGS: tuple[Setting, ...] = (
         "months after the end",
     ),
     Setting("PORTAL_SCHEDULER", None, _flag, "run the scheduler in the web process"),
+    Setting(
+        "PORTAL_SCHEDULER_LEASE_SECONDS",
+        60,
+        _positive_int,
+        "how long the scheduler's (and a purge's) database lease lasts unrenewed",
+    ),
     Setting("PORTAL_RELEASE_STORE", None, str, "folder of release files"),
+    Setting("PORTAL_MAX_UPLOAD_MB", 2048, _positive_int, "largest release file staff can upload"),
+    Setting(
+        "PORTAL_DOWNLOAD_ACCEL_REDIRECT",
+        None,
+        str,
+        "nginx internal location, e.g. `/protected-releases/`; empty: the portal sends the files",
+    ),
     Setting("PORTAL_SESSION_IDLE_MINUTES", 30, _positive_int, "idle sign-out"),
     Setting("PORTAL_SESSION_ABSOLUTE_HOURS", 12, _positive_int, "absolute sign-out"),
+    Setting(
+        "PORTAL_IMPERSONATION_MINUTES", 30, _positive_int, "how long support may view as a customer"
+    ),
     Setting("PORTAL_BASE_URL", None, str, "public address used in mailed links"),
 )
 
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 (a file name)
+MEGABYTE = 1024 * 1024
+UPLOAD_FORM_ALLOWANCE = MEGABYTE  # room for the upload form's other fields
+
+
+def max_upload_bytes(config: Mapping[str, Any]) -> int:
+    return config["PORTAL_MAX_UPLOAD_MB"] * MEGABYTE
 
 
 def settings_from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -86,16 +110,35 @@ def instance_path_from_environment(environ: Mapping[str, str] | None = None) -> 
 
 
 def development_secret_key(instance_path: str) -> str:
-    """A random key made once per instance folder, so sessions survive restarts."""
+    """A random key made once per instance folder, so sessions survive restarts.
+
+    The key is written to a private temporary file (mode 0600) and then linked into place, so
+    that processes starting at the same moment all end up with the one key that won.
+    """
     key_file = Path(instance_path, SECRET_KEY_FILE)
-    if key_file.exists():
-        return key_file.read_text().strip()
-    key_file.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key)
+    if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=key_file.parent, prefix=f".{SECRET_KEY_FILE}.")
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+            with contextlib.suppress(FileExistsError):
+                os.link(temporary, key_file)
+        finally:
+            os.unlink(temporary)
+    key = key_file.read_text().strip()
+    if not key:
+        raise ConfigurationError(f"{key_file} is empty; delete it and a new key is made")
     return key
+
+
+def _check_production_mail(config: dict[str, Any]) -> None:
+    # Mailed links (password reset, invitations) must not print into logs, nor take their
+    # host from a request's Host header, which an attacker chooses.
+    if config["PORTAL_MAIL_URL"] == "console":
+        raise ConfigurationError("PORTAL_MAIL_URL must be an smtp:// address in production")
+    if not config.get("PORTAL_BASE_URL"):
+        raise ConfigurationError("PORTAL_BASE_URL must be set when PORTAL_ENV=production")
 
 
 def apply_settings(config: dict[str, Any], instance_path: str, *, own_app: bool) -> None:
@@ -121,6 +164,9 @@ def apply_settings(config: dict[str, Any], instance_path: str, *, own_app: bool)
         else:
             config["SECRET_KEY"] = development_secret_key(instance_path)
 
+    if production:
+        _check_production_mail(config)
+
     if not config.get("SQLALCHEMY_DATABASE_URI"):
         config["SQLALCHEMY_DATABASE_URI"] = config["PORTAL_DATABASE_URL"] or (
             f"sqlite:///{Path(instance_path, 'portal.sqlite3')}"
@@ -128,6 +174,9 @@ def apply_settings(config: dict[str, Any], instance_path: str, *, own_app: bool)
     if not config["PORTAL_RELEASE_STORE"]:
         config["PORTAL_RELEASE_STORE"] = str(Path(instance_path, "releases"))
     config.setdefault("RATELIMIT_STORAGE_URI", config["PORTAL_RATELIMIT_STORAGE_URL"])
+    if config.get("MAX_CONTENT_LENGTH") is None:
+        # A request body may hold the largest release file plus the other fields of its form.
+        config["MAX_CONTENT_LENGTH"] = max_upload_bytes(config) + UPLOAD_FORM_ALLOWANCE
 
     config["SESSION_COOKIE_HTTPONLY"] = True
     config["REMEMBER_COOKIE_HTTPONLY"] = True

@@ -14,8 +14,12 @@ from portal.accounts.models import AccountKind, CompanyRole, StaffRole
 from portal.cli import OneLineCommand
 from portal.companies import service as companies
 from portal.companies.models import Company
+from portal.contacts.models import Contact
 from portal.db import db
+from portal.downloads.models import DownloadRecord
 from portal.licenses import service as licenses
+from portal.licenses.models import LicenseManagerDesignation, Release
+from portal.news import service as news
 from portal.transaction import commit
 
 DEMO_PASSWORD = "demo-kundportal-2026"  # noqa: S105 (printed by make run, demo only)
@@ -31,6 +35,7 @@ class DemoLogin:
 DEMO_LOGINS = (
     DemoLogin("admin@nordiskbetal.example.com", "company admin, Nordisk Betalservice AB"),
     DemoLogin("anna.berg@nordiskbetal.example.com", "member, Nordisk Betalservice AB"),
+    DemoLogin("licenser@nordiskbetal.example.com", "license manager (function address), Nordisk"),
     DemoLogin("admin@fjallfrakt.example.com", "company admin, Fjällfrakt AB"),
     DemoLogin("olle.lind@fjallfrakt.example.com", "member, Fjällfrakt AB"),
     DemoLogin("support@leverantor.example.com", "support (vendor staff)"),
@@ -103,6 +108,15 @@ def load_demo_data() -> None:
             email, staff_role=role, name=name, password=DEMO_PASSWORD, actor_label=ACTOR
         )
 
+    _contacts(nordisk, fjall, ended)
+    _designate_function_manager(nordisk)
+    news.publish(
+        "SafeLink 6.1 är här",
+        "SafeLink 6.1 stöder de nya ISO 20022-formaten. SafeLink 5 slutar fungera vid årsskiftet: "
+        "byt till version 6 i god tid.",
+        actor=None,
+    )
+
     def product(code):
         return licenses.product_by_code(code)
 
@@ -123,6 +137,78 @@ def load_demo_data() -> None:
             maintenance_until=maintenance,
             actor_label=ACTOR,
         )
+    _record_old_download(nordisk)
+
+
+def _contacts(*companies_) -> None:
+    rows = {
+        "Nordisk Betalservice AB": [
+            (
+                "Karin Ek",
+                "karin.ek@nordiskbetal.example.com",
+                "+46701234567",
+                {"is_contract_party": True},
+            ),
+            (
+                None,
+                "faktura@nordiskbetal.example.com",
+                None,
+                {"is_invoice_reference": True, "is_accounting_record": True},
+            ),
+            (
+                "Anna Berg",
+                "anna.berg@nordiskbetal.example.com",
+                "+46812345678",
+                {"is_technical_contact": True},
+            ),
+        ],
+        "Fjällfrakt AB": [
+            (
+                "Per Fjäll",
+                "per.fjall@fjallfrakt.example.com",
+                "+46702345678",
+                {"is_contract_party": True, "is_invoice_reference": True},
+            ),
+        ],
+        "Gamla Kunden AB": [
+            ("Lisa Gammal", "lisa@gamlakunden.example.com", None, {"is_contract_party": True}),
+            (
+                None,
+                "ekonomi@gamlakunden.example.com",
+                None,
+                {"is_invoice_reference": True, "is_accounting_record": True},
+            ),
+        ],
+    }
+    for company in companies_:
+        for name, email, phone, roles in rows[company.name]:
+            kind = AccountKind.PERSONAL if name else AccountKind.FUNCTION
+            db.session.add(
+                Contact(
+                    company_id=company.id,
+                    kind=kind,
+                    name=name,
+                    email=email,
+                    phone_e164=phone,
+                    **roles,
+                )
+            )
+
+
+def _designate_function_manager(company) -> None:
+    function_account = accounts.find_by_email("licenser@nordiskbetal.example.com")
+    db.session.add(LicenseManagerDesignation(company_id=company.id, account_id=function_account.id))
+
+
+def _record_old_download(company) -> None:
+    """Nordisk last downloaded SafeLink 5.4: the dashboard warns of its end of life."""
+    release = db.session.scalar(sa.select(Release).where(Release.version == "5.4"))
+    admin = accounts.find_by_email("admin@nordiskbetal.example.com")
+    db.session.add(
+        DownloadRecord(
+            account_id=admin.id, company_id=company.id, release_file_id=release.files[0].id
+        )
+    )
 
 
 @click.command("demo", cls=OneLineCommand)

@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from flask import (
     Blueprint,
+    abort,
     current_app,
     jsonify,
     make_response,
@@ -20,7 +21,9 @@ from werkzeug.exceptions import HTTPException
 
 from portal import access
 from portal.db import db
+from portal.downloads import end_of_life
 from portal.i18n import LANGUAGE_COOKIE, LANGUAGES
+from portal.news import service as news
 
 bp = Blueprint("core", __name__)
 
@@ -65,7 +68,18 @@ def switch_language(code: str):
 def dashboard():
     if current_user.is_staff:
         return render_template("portal/staff_home.html")
-    return render_template("portal/dashboard.html")
+    return render_template(
+        "portal/dashboard.html",
+        end_of_life_warnings=end_of_life.warnings_for(current_user.company_id),
+        news_items=news.latest(),
+    )
+
+
+def refuse_nul_characters():
+    """NUL is never valid input, and PostgreSQL cannot even store it: refuse it in one place."""
+    values = [*request.args.values(), *request.form.values(), request.path]
+    if any("\x00" in value for value in values):
+        abort(400)
 
 
 def safe_next_url(target: str | None) -> str | None:
@@ -100,18 +114,21 @@ NAVIGATION = (
     ("portal.downloads.index", _l("Downloads")),
     ("portal.contacts.index", _l("Contacts")),
     ("portal.company.users", _l("Users")),
+    ("portal.license_manager.manage", _l("License manager")),
     ("portal.staff.companies", _l("Companies")),
-    ("portal.accounts.account", _l("My account")),
+    ("portal.staff_licenses.index", _l("License administration")),
+    ("portal.staff_news.index", _l("News")),
+    ("portal.staff_disclosures.index", _l("Disclosures")),
+    ("portal.staff.impersonations", _l("Support views")),
+    ("portal.staff_retention.index", _l("Retention")),
+    ("portal.account.overview", _l("My account")),
 )
 
 
 def navigation_for(account) -> list[tuple[str, object]]:
-    items = []
-    for endpoint, label in NAVIGATION:
-        rule = access.rule_for(endpoint) if endpoint in current_app.view_functions else None
-        if rule is not None and rule.allows(account):
-            items.append((endpoint, label))
-    return items
+    return [
+        (endpoint, label) for endpoint, label in NAVIGATION if access.may_use(endpoint, account)
+    ]
 
 
 def template_context():
@@ -127,6 +144,10 @@ ERROR_TEXTS = {
     403: (_l("Not allowed"), _l("You do not have permission to do this.")),
     404: (_l("Page not found"), _l("The page does not exist, or you cannot see it.")),
     405: (_l("Method not allowed"), _l("This page cannot be used that way.")),
+    413: (
+        _l("The file is too large"),
+        _l("What you sent is larger than the portal accepts. Choose a smaller file."),
+    ),
     429: (
         _l("Too many attempts"),
         _l("You have tried too many times. Wait a while and try again."),

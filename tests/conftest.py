@@ -13,10 +13,12 @@ from email import message_from_bytes, policy
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
+from flask.testing import FlaskClient
 from flask_sqlalchemy.session import Session as FlaskSession
 
 from portal import clock, create_app
 from portal.db import db
+from portal.i18n import LANGUAGE_COOKIE
 from tests import factories
 
 TEST_DATABASE_URL = os.environ.get("PORTAL_TEST_DATABASE_URL")
@@ -111,9 +113,30 @@ def app_config(tmp_path_factory, smtp_server):
     return test_config(tmp_path_factory.mktemp("app"), url, smtp_server.port)
 
 
+class IsolatedClient(FlaskClient):
+    """Each request gets a fresh app context, as in production: its own `g` and DB session.
+
+    Without this, requests would reuse the app context a test has pushed and share `g`
+    (cached CSRF tokens, the loaded login session) across requests.
+    """
+
+    language: str | None = None  # set by the `english` marker: ask for English pages
+
+    def open(self, *args, **kwargs):
+        if self.language and self.get_cookie(LANGUAGE_COOKIE) is None:
+            self.set_cookie(LANGUAGE_COOKIE, self.language)
+        context = self.application.app_context()
+        context.push()
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            context.pop()
+
+
 @pytest.fixture(scope="session")
 def app(app_config):
     app = create_app(dict(app_config))
+    app.test_client_class = IsolatedClient
     with app.app_context():
         db.drop_all()
         _drop_alembic_version()
@@ -176,6 +199,23 @@ def _transaction(request, app):
             connection.close()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits(app):
+    """Rate-limit counters start empty in every test (the shared app counts in memory)."""
+    from portal.ratelimit import limiter
+
+    with app.app_context():
+        limiter.reset()
+
+
+@pytest.fixture(autouse=True)
+def _page_language(request):
+    """Pages are Swedish by default; tests marked `english` read the English texts."""
+    IsolatedClient.language = "en" if "english" in request.keywords else None
+    yield
+    IsolatedClient.language = None
+
+
 @pytest.fixture
 def app_ctx(app):
     with app.app_context():
@@ -221,6 +261,8 @@ def make_release(app_ctx):
 
 
 def pytest_configure(config):
+    config.addinivalue_line("markers", "english: the test's clients ask for English pages")
     config.addinivalue_line(
         "markers", "no_transaction: the test manages its own database state (other processes)"
     )
+    config.addinivalue_line("markers", "packaging: builds and installs the wheel (slow)")

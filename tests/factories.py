@@ -3,7 +3,11 @@
 import io
 import itertools
 import re
+from contextlib import contextmanager
 from datetime import date
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
 
 from portal.accounts import service as accounts
 from portal.accounts.models import Account, AccountKind, CompanyRole, StaffRole
@@ -109,8 +113,23 @@ def post(client, path: str, data: dict | None = None, page: str = "/", **kwargs)
 
 
 def login_as(client, account, password: str = PASSWORD):
-    """Sign in as the account, completing every step the account's sign-in requires."""
-    return login(client, account, password)
+    """Sign in as the account, completing every step the account's sign-in requires.
+
+    Staff must use two-factor, so a staff account without it is enrolled first (with
+    TOTP_SECRET); an account with two-factor gets the second step done with a valid code.
+    """
+    from portal.accounts import twofactor
+
+    if twofactor.is_required(account) and not twofactor.is_enabled(account):
+        enable_twofactor(account)
+    response = login(client, account, password)
+    location = response.headers.get("Location", "")
+    if response.status_code == 302 and urlsplit(location).path == "/login/two-factor":
+        token = csrf_token(client, "/login/two-factor")
+        response = client.post(
+            "/login/two-factor", data={"code": totp_code(account), "csrf_token": token}
+        )
+    return response
 
 
 def designate_license_manager(account):
@@ -122,4 +141,142 @@ def designate_license_manager(account):
 
 def company_objects(company) -> dict:
     """Objects of one company that URLs in the access matrix point at."""
-    return {}
+    objects = {}
+    objects["invitee"] = make_account("member", company=company, password=None)
+    objects["license"] = make_license(company, "safelink", maintenance_until=None)
+    objects["release"] = make_release("safelink")
+    objects["release_file"] = objects["release"].files[0]
+    objects["contact"] = make_contact(company, contract_party=True)
+    objects["erasable"] = make_account("member", company=company)
+    return objects
+
+
+# A fixed TOTP secret for tests (base32, 160 bits), so that tests can compute the codes.
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def enable_twofactor(account, secret: str = TOTP_SECRET):
+    """Two-factor on for the account with a known secret, as if enrolment had been confirmed."""
+    from portal import clock
+    from portal.accounts.twofactor import TwoFactorSecret
+
+    record = TwoFactorSecret(account_id=account.id, secret=secret, confirmed_dt=clock.now())
+    db.session.add(record)
+    db.session.flush()
+    return record
+
+
+def totp_code(account) -> str:
+    """A code the portal accepts now: the current step's, or a later one in the window when the
+    current step was already used (codes are never accepted twice)."""
+    import pyotp
+    import sqlalchemy as sa
+
+    from portal import clock
+    from portal.accounts.twofactor import VALID_WINDOW, TwoFactorSecret
+
+    secret, last_used = db.session.execute(
+        sa.select(TwoFactorSecret.secret, TwoFactorSecret.last_used_step).where(
+            TwoFactorSecret.account_id == account.id
+        )
+    ).one()
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(clock.now())
+    step = current if last_used is None or last_used < current else last_used + 1
+    assert step <= current + VALID_WINDOW, "every code of this time window is used: advance it"
+    return totp.generate_otp(step)
+
+
+def request_password_reset(client, email: str, **kwargs):
+    """Ask for a reset link on /password/forgot (kwargs go to client.post, e.g. environ_base)."""
+    token = csrf_token(client, "/password/forgot")
+    return client.post("/password/forgot", data={"email": email, "csrf_token": token}, **kwargs)
+
+
+def set_new_password(client, path: str, password: str, confirm: str | None = None, **kwargs):
+    """Submit the new-password form behind a mailed reset link (`path` from `mail.path()`)."""
+    token = csrf_token(client, "/password/forgot")  # any form page: the link may be spent
+    data = {"password": password, "confirm": password if confirm is None else confirm}
+    return client.post(path, data={**data, "csrf_token": token}, **kwargs)
+
+
+# Transaction control the test harness adds (each test runs in savepoints); not the app's queries.
+_HARNESS_STATEMENTS = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
+
+
+class QueryCounter:
+    """The SQL statements run while it is active (`with count_queries() as queries`)."""
+
+    def __init__(self):
+        self.statements: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self.statements)
+
+    def _before_cursor_execute(self, _conn, _cursor, statement, _params, _context, _many):
+        if not statement.lstrip().upper().startswith(_HARNESS_STATEMENTS):
+            self.statements.append(statement)
+
+
+@contextmanager
+def count_queries():
+    """Count every statement sent to the database, login and session loading included."""
+    counter = QueryCounter()
+    sa.event.listen(db.engine, "before_cursor_execute", counter._before_cursor_execute)
+    try:
+        yield counter
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", counter._before_cursor_execute)
+
+
+def in_english(client):
+    """Pages in English (the default is Swedish), so tests can read the English texts."""
+    client.set_cookie("portal_lang", "en")
+    return client
+
+
+def make_contact(
+    company,
+    *,
+    email: str | None = None,
+    name: str | None = "Contact Person",
+    kind: AccountKind = AccountKind.PERSONAL,
+    phone_e164: str | None = None,
+    invoice_reference: bool = False,
+    contract_party: bool = False,
+    technical_contact: bool = True,
+    is_accounting_record: bool = False,
+):
+    """A contact of the company, made through the contacts service (audited as the test)."""
+    from portal.contacts import service as contacts
+    from portal.contacts.models import Contact, ContactRole
+
+    roles = {
+        ContactRole.INVOICE_REFERENCE: invoice_reference,
+        ContactRole.CONTRACT_PARTY: contract_party,
+        ContactRole.TECHNICAL_CONTACT: technical_contact,
+    }
+    data = contacts.ContactData(
+        kind=kind,
+        name=name,
+        email=contacts.normalize_email(email or f"contact{next(_sequence)}@example.com"),
+        phone_e164=phone_e164,
+        roles=frozenset(role for role, held in roles.items() if held),
+    )
+    contact = contacts.create_contact(company.id, data, actor=None)
+    contact.is_accounting_record = is_accounting_record
+    db.session.flush()
+    assert isinstance(contact, Contact)
+    return contact
+
+
+def view_as(client, staff, customer, reason: str = "ÄRENDE-1234"):
+    """Sign in as the staff member and view the portal as the customer ("View as")."""
+    response = login_as(client, staff)
+    assert response.status_code == 302, "the staff member could not sign in"
+    return post(
+        client,
+        f"/staff/accounts/{customer.id}/impersonate",
+        {"reason": reason},
+        page=f"/staff/accounts/{customer.id}",
+    )
