@@ -87,6 +87,20 @@ def record(
     return event
 
 
+def account_names(events) -> dict[int, str]:
+    """Names of the accounts that acted, or were acted as, in the events (removed ones absent)."""
+    from portal.accounts.models import Account
+
+    ids = {e.actor_account_id for e in events if e.actor_account_id}
+    ids |= {e.acting_as_account_id for e in events if e.acting_as_account_id}
+    if not ids:
+        return {}
+    query = sa.select(Account.id, sa.func.coalesce(Account.name, Account.email)).where(
+        Account.id.in_(ids)
+    )
+    return dict(db.session.execute(query).all())
+
+
 def _current_impersonation():
     """The active view as a customer of this request, as the session loader found it."""
     return g.get("impersonation") if has_app_context() else None

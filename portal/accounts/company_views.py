@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from portal import access
+from portal import access, audit
 from portal.accounts import members
 from portal.accounts.company_forms import InviteForm, RoleForm
 from portal.accounts.models import Account, CompanyRole
@@ -146,19 +146,6 @@ def activity():
         .order_by(AuditEvent.occurred_dt.desc(), AuditEvent.id.desc())
     )
     events = db.paginate(query, page=max(page, 1), per_page=ACTIVITY_PAGE_SIZE, error_out=False)
-    actor_ids = {event.actor_account_id for event in events.items if event.actor_account_id}
-    actor_ids |= {
-        event.acting_as_account_id for event in events.items if event.acting_as_account_id
-    }
-    names = (
-        dict(
-            db.session.execute(
-                sa.select(Account.id, sa.func.coalesce(Account.name, Account.email)).where(
-                    Account.id.in_(actor_ids)
-                )
-            ).all()
-        )
-        if actor_ids
-        else {}
+    return render_template(
+        "portal/company/activity.html", events=events, names=audit.account_names(events.items)
     )
-    return render_template("portal/company/activity.html", events=events, names=names)

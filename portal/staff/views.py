@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from portal import access, clock
+from portal import access, audit, clock
 from portal.accounts import members, sessions, twofactor
 from portal.accounts.models import Account
 from portal.audit import AuditEvent
@@ -97,23 +97,8 @@ def company(company_id: int):
         users=members.company_accounts(company.id),
         is_invited=members.is_invited,
         events=events,
-        names=account_names(events),
+        names=audit.account_names(events),
         may_use=lambda endpoint: access.may_use(endpoint, current_user),
-    )
-
-
-def account_names(events) -> dict[int, str]:
-    """Names of the accounts that acted, or were acted as, in the events (removed ones absent)."""
-    ids = {e.actor_account_id for e in events if e.actor_account_id}
-    ids |= {e.acting_as_account_id for e in events if e.acting_as_account_id}
-    if not ids:
-        return {}
-    return dict(
-        db.session.execute(
-            sa.select(Account.id, sa.func.coalesce(Account.name, Account.email)).where(
-                Account.id.in_(ids)
-            )
-        ).all()
     )
 
 
