@@ -103,14 +103,16 @@ def confirm(token: str):
         if twofactor.is_enabled(account):
             # A mailed link never replaces the second factor: sign in the ordinary way.
             commit()
-            flash(f"{confirmed} {_('Sign in with the new password and your code.')}", "success")
+            next_step = _("Sign in with the new password and your code.")
+            flash(f"{confirmed} {next_step}", "success")
             return redirect(url_for("portal.accounts.login"))
         if current_user.is_authenticated:
             sessions.end_current(reason="signed in as another account")
         sessions.start(account)
         audit.record("login.succeeded", actor=account, subject=account)
         commit()
-        flash(f"{confirmed} {_('The password is set and you are signed in.')}", "success")
+        signed_in = _("The password is set and you are signed in.")
+        flash(f"{confirmed} {signed_in}", "success")
         return redirect(url_for("portal.core.dashboard"))
     return render_template(
         "portal/licenses/manager_confirm.html",
