@@ -27,7 +27,8 @@ def index():
         form=LicenseFilterForm(request.args, products),
         filtered=query.product is not None or query.state is not None,
         mask=keys.mask,
-        state_labels=STATE_LABELS,
+        # Translated once per page, not once per row: a lazy string is looked up at each use.
+        state_labels={state: str(label) for state, label in STATE_LABELS.items()},
     )
 
 
