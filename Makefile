@@ -6,7 +6,7 @@ RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
 export PORTAL_INSTANCE_PATH ?= $(CURDIR)/instance
 
-.PHONY: run test lint format catalogs translations clean
+.PHONY: run test lint format catalogs translations clean browser-deps
 
 run: $(RUNTIME_STAMP) catalogs
 	$(BIN)/portal db upgrade
@@ -14,7 +14,7 @@ run: $(RUNTIME_STAMP) catalogs
 	@echo "Serving the portal at http://127.0.0.1:5000 (Ctrl-C stops it)"
 	PORTAL_SCHEDULER=$${PORTAL_SCHEDULER:-on} $(BIN)/portal run --host 127.0.0.1 --port 5000
 
-test: $(DEV_STAMP) catalogs
+test: $(DEV_STAMP) catalogs browser-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	env -u PORTAL_TEST_DATABASE_URL $(BIN)/pytest
@@ -22,6 +22,19 @@ test: $(DEV_STAMP) catalogs
 		echo "== the same suite on $$PORTAL_TEST_DATABASE_URL =="; \
 		$(BIN)/pytest; \
 	fi
+
+# The browser tests (tests/browser) drive Debian's Chromium; they need axe-core from npm. Without
+# /usr/bin/chromium nothing is installed and pytest skips them with the reason.
+CHROMIUM := /usr/bin/chromium
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+
+browser-deps:
+	@if [ -x $(CHROMIUM) ]; then $(MAKE) --no-print-directory $(AXE); \
+	else echo "$(CHROMIUM) is missing: the browser tests will be skipped"; fi
+
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
@@ -52,4 +65,4 @@ $(DEV_STAMP): $(RUNTIME_STAMP)
 	touch $@
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist .pytest_cache .ruff_cache tests/browser/node_modules

@@ -1,0 +1,33 @@
+"""Test data for the browser tests, run in its own process against the server's database.
+
+`python -m tests.browser.seed` (with the server's PORTAL_* environment): the demo data is
+loaded by `portal demo` first; this adds what the browser flows need beyond it.
+"""
+
+import sqlalchemy as sa
+
+from portal import clock, create_app
+from portal.accounts.models import Account
+from portal.accounts.twofactor import TwoFactorSecret
+from portal.db import db
+from portal.transaction import commit
+
+SUPPORT_EMAIL = "support@leverantor.example.com"
+# The support account's TOTP secret (base32), so that the tests can compute its codes.
+SUPPORT_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def main() -> None:
+    app = create_app()
+    with app.app_context():
+        support = db.session.scalars(sa.select(Account).where(Account.email == SUPPORT_EMAIL)).one()
+        db.session.add(
+            TwoFactorSecret(
+                account_id=support.id, secret=SUPPORT_TOTP_SECRET, confirmed_dt=clock.now()
+            )
+        )
+        commit()
+
+
+if __name__ == "__main__":
+    main()
