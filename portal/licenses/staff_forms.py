@@ -29,19 +29,12 @@ def _product_choices() -> list[tuple[int, str]]:
     return [SelectChoice(product.id, product.name) for product in products]
 
 
-class _EndDates:
-    """Valid-until must not be before valid-from (`valid_from_day` returns the latter)."""
-
-    def valid_from_day(self):
-        raise NotImplementedError
-
-    def validate_valid_until(self, field):
-        start = self.valid_from_day()
-        if field.data is not None and start is not None and field.data < start:
-            raise ValidationError(_l("The license cannot end before it starts."))
+def _check_end_after_start(field, start) -> None:
+    if field.data is not None and start is not None and field.data < start:
+        raise ValidationError(_l("The license cannot end before it starts."))
 
 
-class LicenseForm(_EndDates, FlaskForm):
+class LicenseForm(FlaskForm):
     company = SelectField(
         _l("Company"), coerce=int, validators=[InputRequired(_l("Choose a company."))]
     )
@@ -86,11 +79,11 @@ class LicenseForm(_EndDates, FlaskForm):
         ]
         self.product.choices = _product_choices()
 
-    def valid_from_day(self):
-        return self.valid_from.data
+    def validate_valid_until(self, field):
+        _check_end_after_start(field, self.valid_from.data)
 
 
-class ExtendLicenseForm(_EndDates, FlaskForm):
+class ExtendLicenseForm(FlaskForm):
     valid_until = LicenseForm.valid_until
     maintenance_until = LicenseForm.maintenance_until
 
@@ -98,8 +91,8 @@ class ExtendLicenseForm(_EndDates, FlaskForm):
         super().__init__(*args, obj=license, **kwargs)
         self._license = license
 
-    def valid_from_day(self):
-        return self._license.valid_from
+    def validate_valid_until(self, field):
+        _check_end_after_start(field, self._license.valid_from)
 
 
 class ConfirmForm(FlaskForm):
