@@ -174,3 +174,13 @@ def test_consents_go_with_the_account(make_account):
     db.session.flush()
     db.session.execute(sa.delete(Account).where(Account.id == member.id))
     assert _records() == []
+
+
+def test_the_history_shows_each_record_with_its_version_and_who_recorded_it(client, make_account):
+    member = make_account("member")
+    login_as(in_english(client), member)
+    _give(client)
+    page = client.get("/account/consents").get_data(as_text=True)
+    history = page[page.index("<caption>Your consent history</caption>") :]
+    assert f"Version {CONSENT_TEXTS[-1].version}:" in history
+    assert "<td>you</td>" in history
