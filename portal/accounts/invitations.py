@@ -15,6 +15,6 @@ def send_invitation(account: Account, *, invited_by: Account | None = None, acto
         account=account,
         invited_by=invited_by,
         link=external_url("portal.accounts.accept_invitation", token=token),
-        hours=int(tokens.LIFETIMES[tokens.TokenPurpose.INVITATION].total_seconds() // 3600),
+        hours=tokens.lifetime_hours(tokens.TokenPurpose.INVITATION),
     )
     audit.record("invitation.sent", actor=invited_by, actor_label=actor_label, subject=account)

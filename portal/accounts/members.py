@@ -7,7 +7,7 @@ can be neither demoted, deactivated nor removed.
 import sqlalchemy as sa
 
 from portal import audit
-from portal.accounts import invitations, service, sessions, tokens
+from portal.accounts import invitations, service, sessions
 from portal.accounts.models import Account, AccountKind, CompanyRole
 from portal.contacts.erasure import pseudonymise_account
 from portal.db import db
@@ -30,20 +30,6 @@ def company_accounts(company_id: int) -> list[Account]:
 def account_of_company(account_id: int, company_id: int) -> Account | None:
     return db.session.scalar(
         sa.select(Account).where(Account.id == account_id, Account.company_id == company_id)
-    )
-
-
-def pending_invitation(account: Account) -> tokens.AccountToken | None:
-    return db.session.scalar(
-        sa.select(tokens.AccountToken)
-        .where(
-            tokens.AccountToken.account_id == account.id,
-            tokens.AccountToken.purpose == tokens.TokenPurpose.INVITATION,
-            tokens.AccountToken.used_dt.is_(None),
-            tokens.AccountToken.cancelled_dt.is_(None),
-        )
-        .order_by(tokens.AccountToken.id.desc())
-        .limit(1)
     )
 
 

@@ -14,7 +14,6 @@ Every change of a password or address is also mailed to the account, and the lin
 reset mails stop working.
 """
 
-import sqlalchemy as sa
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
@@ -24,9 +23,8 @@ from portal.accounts import passwords, service, sessions, tokens
 from portal.accounts.forms import NewPasswordForm
 from portal.accounts.models import Account
 from portal.accounts.password_forms import ChangePasswordForm, EmailChangeForm, ForgotPasswordForm
-from portal.accounts.tokens import AccountToken, TokenProblem, TokenPurpose
+from portal.accounts.tokens import TokenProblem, TokenPurpose
 from portal.accounts.views import render_token_problem
-from portal.db import db
 from portal.transaction import commit
 from portal.urls import external_url
 
@@ -52,17 +50,7 @@ def _lifetime_minutes(purpose: TokenPurpose) -> int:
 
 def _cancel_open_resets(account: Account) -> None:
     """Reset links mailed before a password or address change stop working."""
-    db.session.execute(
-        sa.update(AccountToken)
-        .where(
-            AccountToken.account_id == account.id,
-            AccountToken.purpose == TokenPurpose.PASSWORD_RESET,
-            AccountToken.used_dt.is_(None),
-            AccountToken.cancelled_dt.is_(None),
-        )
-        .values(cancelled_dt=clock.now())
-        .execution_options(synchronize_session=False)
-    )
+    tokens.cancel_open(account, TokenPurpose.PASSWORD_RESET)
 
 
 def _tell_password_changed(account: Account) -> None:
@@ -178,19 +166,10 @@ def change():
 
 
 def _pending_email_change(account: Account) -> str | None:
-    record = db.session.scalar(
-        sa.select(AccountToken)
-        .where(
-            AccountToken.account_id == account.id,
-            AccountToken.purpose == TokenPurpose.EMAIL_CHANGE,
-            AccountToken.used_dt.is_(None),
-            AccountToken.cancelled_dt.is_(None),
-            AccountToken.expires_dt > clock.now(),
-        )
-        .order_by(AccountToken.created_dt.desc())
-        .limit(1)
-    )
-    return (record.payload or {}).get("email") if record is not None else None
+    record = tokens.latest_open(account, TokenPurpose.EMAIL_CHANGE)
+    if record is None or not record.is_usable:
+        return None
+    return (record.payload or {}).get("email")
 
 
 @bp.route("/account/email", methods=["GET", "POST"])
@@ -208,7 +187,7 @@ def change_email():
             language=account.language,
             account=account,
             link=external_url("portal.password.confirm_email", token=token),
-            hours=int(tokens.LIFETIMES[TokenPurpose.EMAIL_CHANGE].total_seconds() // 3600),
+            hours=tokens.lifetime_hours(TokenPurpose.EMAIL_CHANGE),
         )
         audit.record("email_change.requested", subject=account)
         commit()

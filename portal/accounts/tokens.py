@@ -77,16 +77,7 @@ def issue(
 ) -> str:
     """Create a token and return it; earlier open tokens of the same purpose are cancelled."""
     now = clock.now()
-    db.session.execute(
-        sa.update(AccountToken)
-        .where(
-            AccountToken.account_id == account.id,
-            AccountToken.purpose == purpose,
-            AccountToken.used_dt.is_(None),
-            AccountToken.cancelled_dt.is_(None),
-        )
-        .values(cancelled_dt=now)
-    )
+    cancel_open(account, purpose)
     token = secrets.token_urlsafe(32)
     db.session.add(
         AccountToken(
@@ -100,6 +91,40 @@ def issue(
         )
     )
     return token
+
+
+def lifetime_hours(purpose: TokenPurpose) -> int:
+    """How long a link of this purpose works, in whole hours (as the mails say it)."""
+    return int(LIFETIMES[purpose].total_seconds() // 3600)
+
+
+def _open(account, purpose: TokenPurpose):
+    return (
+        AccountToken.account_id == account.id,
+        AccountToken.purpose == purpose,
+        AccountToken.used_dt.is_(None),
+        AccountToken.cancelled_dt.is_(None),
+    )
+
+
+def cancel_open(account, purpose: TokenPurpose) -> None:
+    """Links of this purpose mailed earlier stop working."""
+    db.session.execute(
+        sa.update(AccountToken)
+        .where(*_open(account, purpose))
+        .values(cancelled_dt=clock.now())
+        .execution_options(synchronize_session=False)
+    )
+
+
+def latest_open(account, purpose: TokenPurpose) -> AccountToken | None:
+    """The newest token of this purpose that is neither used nor cancelled (maybe expired)."""
+    return db.session.scalar(
+        sa.select(AccountToken)
+        .where(*_open(account, purpose))
+        .order_by(AccountToken.created_dt.desc(), AccountToken.id.desc())
+        .limit(1)
+    )
 
 
 def find(token: str, purpose: TokenPurpose) -> tuple[AccountToken | None, TokenProblem | None]:

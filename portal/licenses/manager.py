@@ -22,7 +22,7 @@ from portal.licenses.models import LicenseManagerDesignation, PendingManagerDesi
 from portal.urls import external_url
 
 CONFIRMATION = tokens.TokenPurpose.MANAGER_CONFIRMATION
-CONFIRMATION_HOURS = int(tokens.LIFETIMES[CONFIRMATION].total_seconds() // 3600)
+CONFIRMATION_HOURS = tokens.lifetime_hours(CONFIRMATION)
 
 
 class ManagerError(ValueError):
@@ -391,17 +391,7 @@ def _drop_pending(company: Company, by: Account | None, *, keep: Account | None 
     if pending is None:
         return
     account = pending.account
-    db.session.execute(
-        sa.update(tokens.AccountToken)
-        .where(
-            tokens.AccountToken.account_id == account.id,
-            tokens.AccountToken.purpose == CONFIRMATION,
-            tokens.AccountToken.used_dt.is_(None),
-            tokens.AccountToken.cancelled_dt.is_(None),
-        )
-        .values(cancelled_dt=clock.now())
-        .execution_options(synchronize_session=False)
-    )
+    tokens.cancel_open(account, CONFIRMATION)
     audit.record(
         "manager.request_replaced",
         actor=by,
