@@ -1,6 +1,7 @@
 """Two gunicorn instances against one PostgreSQL and one Redis, the way the portal grows past one
 host: a session made on one instance is valid on the other, a logout on one is honoured by the
-other, and the login rate limit counts the attempts made on both.
+other, and the login rate limit counts the attempts made on both. Of two `portal scheduler`
+processes in the same set-up, one runs the jobs and the other stands by.
 
 Needs PORTAL_TEST_DATABASE_URL (PostgreSQL) and PORTAL_TEST_REDIS_URL, as `.ci/run` sets them;
 without them the test is skipped. The instances use a schema of their own ("test_instances").
@@ -21,6 +22,8 @@ from pathlib import Path
 import pytest
 import redis
 import sqlalchemy as sa
+
+from tests.test_scheduler import LEASE_SECONDS, TICK_EVERY_SECOND, _wait_for
 
 DATABASE_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
 REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL")
@@ -70,8 +73,9 @@ def _reset_schema() -> None:
 
 
 @pytest.fixture(scope="module")
-def instances(tmp_path_factory):
-    """Base URLs of two gunicorn instances sharing the database, Redis and the secret key."""
+def deployment(tmp_path_factory):
+    """The environment every portal process of the deployment shares, on a migrated, seeded
+    schema; each process adds an instance path of its own."""
     folder = tmp_path_factory.mktemp("instances")
     _reset_schema()
     redis.Redis.from_url(REDIS_URL).flushdb()
@@ -99,6 +103,16 @@ def instances(tmp_path_factory):
         check=True,
         capture_output=True,
     )
+    try:
+        yield env
+    finally:
+        _reset_schema()
+
+
+@pytest.fixture(scope="module")
+def instances(deployment, tmp_path_factory):
+    """Base URLs of two gunicorn instances sharing the database, Redis and the secret key."""
+    folder = tmp_path_factory.mktemp("web")
     processes, urls = [], []
     for name in ("a", "b"):
         port = _free_port()
@@ -106,7 +120,7 @@ def instances(tmp_path_factory):
         processes.append(
             subprocess.Popen(
                 [str(BIN / "gunicorn"), "--workers=1", f"--bind=127.0.0.1:{port}", "wsgi:app"],
-                env=dict(env, PORTAL_INSTANCE_PATH=str(folder / name)),
+                env=dict(deployment, PORTAL_INSTANCE_PATH=str(folder / name)),
                 cwd=ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -121,7 +135,6 @@ def instances(tmp_path_factory):
         for process in processes:
             process.terminate()
             process.wait(timeout=30)
-        _reset_schema()
 
 
 def _wait_until_up(url: str, process: subprocess.Popen) -> None:
@@ -209,3 +222,77 @@ def test_the_login_rate_limit_counts_attempts_on_both_instances(instances):
     assert status == 429
     status, _, _ = browser.post_form(f"{b}/login", f"{b}/login", wrong)
     assert status == 429
+
+
+def test_of_two_scheduler_processes_exactly_one_runs_jobs_and_the_other_stands_by(
+    deployment, tmp_path
+):
+    engine = sa.create_engine(deployment["PORTAL_DATABASE_URL"])
+    with engine.begin() as connection:  # where the tick job of TICK_EVERY_SECOND writes
+        connection.execute(sa.text("CREATE TABLE scheduler_test_ticks (pid integer)"))
+    (tmp_path / "hook").mkdir()
+    (tmp_path / "hook" / "sitecustomize.py").write_text(TICK_EVERY_SECOND)
+
+    def ticks() -> dict[int, int]:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.text("SELECT pid, count(*) FROM scheduler_test_ticks GROUP BY pid")
+            )
+            return dict(rows.all())
+
+    def lease_holder_pid() -> int | None:
+        with engine.connect() as connection:
+            holder = connection.scalar(
+                sa.text(
+                    "SELECT holder FROM scheduler_leases"
+                    " WHERE name = 'scheduler' AND expires_dt > now()"
+                )
+            )
+        return int(holder.rsplit(":", 2)[1]) if holder else None  # host:pid:random
+
+    processes, logs = [], []
+    try:
+        for name in ("first", "second"):  # together: neither has a head start on the lease
+            log = tmp_path / f"{name}.log"
+            with log.open("w") as handle:
+                processes.append(
+                    subprocess.Popen(
+                        [str(BIN / "portal"), "scheduler"],
+                        env=dict(
+                            deployment,
+                            PORTAL_INSTANCE_PATH=str(tmp_path / name),
+                            PORTAL_SCHEDULER_LEASE_SECONDS=str(LEASE_SECONDS),
+                            PYTHONPATH=f"{tmp_path / 'hook'}{os.pathsep}{ROOT}",
+                        ),
+                        cwd=ROOT,
+                        stdout=handle,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
+            logs.append(log)
+        _wait_for(
+            lambda: all("started" in log.read_text() for log in logs) and ticks(),
+            60,
+            "both schedulers to start and one of them to run a job",
+        )
+        ticking = ticks()
+        assert len(ticking) == 1, f"both schedulers ran jobs: {ticking}"
+        (active_pid,) = ticking
+        (standby_pid,) = {process.pid for process in processes} - {active_pid}
+        # The standby tries the lease every LEASE_SECONDS / 3 seconds: give it a few tries.
+        so_far = ticking[active_pid]
+        _wait_for(lambda: ticks()[active_pid] >= so_far + 3, 30, "three more ticks")
+
+        assert set(ticks()) == {active_pid}, f"the standby ({standby_pid}) ran a job"
+        assert lease_holder_pid() == active_pid
+        assert [process.poll() for process in processes] == [None, None], "a scheduler exited"
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+        engine.dispose()
