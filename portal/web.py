@@ -135,7 +135,12 @@ def template_context():
     return {
         "current_language": str(get_locale() or "sv"),
         "languages": LANGUAGES,
-        "nav_items": navigation_for(current_user) if current_user.is_authenticated else [],
+        "nav_items": (
+            # The account itself, not the proxy: each rule reads several of its attributes.
+            navigation_for(current_user._get_current_object())
+            if current_user.is_authenticated
+            else []
+        ),
     }
 
 
