@@ -7,9 +7,10 @@ from flask_login import current_user
 from portal import access, audit, clock
 from portal.db import db
 from portal.licenses import entitlement, keys
-from portal.licenses.forms import LicenseFilterForm
+from portal.licenses.filters import filter_selects
 from portal.licenses.listing import STATE_LABELS, LicenseQuery, ShownState, state_expression
 from portal.licenses.models import License, Product
+from portal.licenses.table import license_table
 from portal.transaction import commit
 
 bp = Blueprint("licenses", __name__, url_prefix="/licenses")
@@ -20,15 +21,12 @@ bp = Blueprint("licenses", __name__, url_prefix="/licenses")
 def index():
     products = db.session.scalars(sa.select(Product).order_by(Product.name)).all()
     query = LicenseQuery.from_args(request.args, {product.code for product in products})
-    rows = db.session.execute(query.statement(current_user.company_id, clock.today())).all()
+    rows = db.session.execute(query.row_statement(current_user.company_id, clock.today())).all()
     return render_template(
         "portal/licenses/list.html",
-        rows=rows,
-        form=LicenseFilterForm(request.args, products),
+        filters=filter_selects(query, products),
         filtered=query.product is not None or query.state is not None,
-        mask=keys.mask,
-        # Translated once per page, not once per row: a lazy string is looked up at each use.
-        state_labels={state: str(label) for state, label in STATE_LABELS.items()},
+        license_table=license_table(rows) if rows else None,
     )
 
 
