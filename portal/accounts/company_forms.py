@@ -1,14 +1,17 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from portal.accounts import service
 from portal.accounts.models import CompanyRole
 
 ROLE_CHOICES = [
-    (CompanyRole.MEMBER.value, _l("Member: sees licenses and downloads")),
-    (CompanyRole.ADMIN.value, _l("Admin: also manages users, contacts and the license manager")),
+    SelectChoice(CompanyRole.MEMBER.value, _l("Member: sees licenses and downloads")),
+    SelectChoice(
+        CompanyRole.ADMIN.value, _l("Admin: also manages users, contacts and the license manager")
+    ),
 ]
 
 
