@@ -13,13 +13,16 @@ A load generator in a second process keeps `--clients` keep-alive connections bu
 `--seconds` per target, one target after the other:
 
 - `/bare` (the ceiling),
+- `/healthz`, the portal's cheapest page that asks the database (one `SELECT 1`, no session, no
+  template): the floor of any page that checks a session in PostgreSQL,
 - `/licenses/` signed in (every client has its own session),
 - `/downloads/` signed in,
 - the login POST (a right password; Argon2 makes it slow on purpose).
 
 For each it prints requests per second, p50 and p99 latency and the error count (an error is any
-answer other than the expected status, or a broken connection), then the ratio of `/licenses/` to
-the ceiling. Rate limits are off in the benchmark's server (all clients share one address).
+answer other than the expected status, or a broken connection), the CPU time per request spent by
+gunicorn and by PostgreSQL (read from /proc, Linux only), then the ratios to the ceiling. Rate
+limits are off in the benchmark's server (all clients share one address).
 """
 
 import argparse
@@ -260,19 +263,55 @@ async def run_target(port, requests: list[bytes], expected: int, seconds: float)
     }
 
 
-def generate(port: int, clients: int, seconds: float) -> dict:
+def cpu_seconds(pids) -> float:
+    """User and system CPU time of these processes so far (those that are gone count nothing)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def server_processes(server_pid: int) -> dict[str, list[int]]:
+    """The gunicorn master and its workers, and every PostgreSQL process of the machine."""
+    found = {"gunicorn": [server_pid], "postgres": []}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            comm = (entry / "comm").read_text().strip()
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            continue
+        if parent == server_pid:
+            found["gunicorn"].append(int(entry.name))
+        elif comm == "postgres":
+            found["postgres"].append(int(entry.name))
+    return found
+
+
+def generate(port: int, server_pid: int, clients: int, seconds: float) -> dict:
     base = f"http://127.0.0.1:{port}"
     cookies = [signed_in_cookie(base) for _ in range(clients)]
     forms = [login_form(base) for _ in range(clients)]
     targets = {
         "/bare (ceiling)": ([build_request("GET", "/bare/", "")] * clients, 200),
+        "/healthz (floor)": ([build_request("GET", "/healthz", "")] * clients, 200),
         "/licenses/": ([build_request("GET", "/licenses/", c) for c in cookies], 200),
         "/downloads/": ([build_request("GET", "/downloads/", c) for c in cookies], 200),
         "POST /login": ([build_request("POST", "/login", c, b) for c, b in forms], 302),
     }
     results = {}
+    processes = server_processes(server_pid)
     for name, (requests, expected) in targets.items():
-        results[name] = asyncio.run(run_target(port, requests, expected, seconds))
+        cpu_before = {kind: cpu_seconds(pids) for kind, pids in processes.items()}
+        results[name] = result = asyncio.run(run_target(port, requests, expected, seconds))
+        for kind, pids in processes.items():
+            spent = cpu_seconds(pids) - cpu_before[kind]
+            result[f"{kind}_cpu_ms"] = 1000 * spent / max(result["requests"], 1)
     return results
 
 
@@ -286,6 +325,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
     parser.add_argument("--database-url", default=os.environ.get("PORTAL_DATABASE_URL"))
     parser.add_argument("--generate", type=int, help=argparse.SUPPRESS)  # the load process
+    parser.add_argument("--server-pid", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--seed", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -293,7 +333,7 @@ def main() -> None:
         seed()
         return
     if args.generate:
-        print(json.dumps(generate(args.generate, args.clients, args.seconds)))
+        print(json.dumps(generate(args.generate, args.server_pid, args.clients, args.seconds)))
         return
 
     import tempfile
@@ -313,6 +353,7 @@ def main() -> None:
                     sys.executable,
                     __file__,
                     f"--generate={port}",
+                    f"--server-pid={server.pid}",
                     f"--clients={args.clients}",
                     f"--seconds={args.seconds}",
                 ],
@@ -330,15 +371,20 @@ def main() -> None:
         f"{args.clients} keep-alive clients, "
         f"{args.seconds:g} s per target, {LICENSES} licenses"
     )
-    print(f"{'target':<18}{'requests':>10}{'rps':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
+    print(
+        f"{'target':<18}{'requests':>10}{'rps':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}"
+        f"{'gunicorn cpu ms/req':>21}{'postgres cpu ms/req':>21}"
+    )
     for name, r in results.items():
         print(
             f"{name:<18}{r['requests']:>10}{r['rps']:>10.1f}{r['p50_ms']:>10.1f}"
             f"{r['p99_ms']:>10.1f}{r['errors']:>8}"
+            f"{r['gunicorn_cpu_ms']:>21.2f}{r['postgres_cpu_ms']:>21.2f}"
             + (f"  ({', '.join(r['error_kinds'])})" if r["errors"] else "")
         )
-    ratio = results["/licenses/"]["rps"] / results["/bare (ceiling)"]["rps"]
-    print(f"ratio /licenses/ : ceiling = {ratio:.2f}")
+    ceiling = results["/bare (ceiling)"]["rps"]
+    for name in ("/healthz (floor)", "/licenses/", "/downloads/"):
+        print(f"ratio {name} : ceiling = {results[name]['rps'] / ceiling:.2f}")
     reset_schema(database_url)
 
 
