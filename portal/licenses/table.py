@@ -5,12 +5,15 @@ on almost every visit. The table is cached under everything it is made of: the t
 environment, the language, the list's address and the rows themselves (with their shown state).
 A changed license makes a different key, so a cached table is never stale and nothing has to be
 invalidated; the least recently used tables are dropped beyond `CACHED_TABLES`.
+
+The template is rendered with its inputs only, without the request's context (no `current_user`,
+`request` or `session`), so that nothing of one user can end up in a table shown to another.
 """
 
 import functools
 from collections.abc import Sequence
 
-from flask import current_app, render_template, url_for
+from flask import current_app, url_for
 from flask_babel import get_locale
 from markupsafe import Markup
 from sqlalchemy import Row
@@ -30,8 +33,7 @@ def license_table(rows: Sequence[Row]) -> Markup:
 
 @functools.lru_cache(maxsize=CACHED_TABLES)
 def _render(jinja_env, language: str, list_url: str, rows: tuple[Row, ...]) -> Markup:
-    html = render_template(
-        "portal/licenses/table.html",
+    html = jinja_env.get_template("portal/licenses/table.html").render(
         rows=rows,
         list_url=list_url,
         mask=keys.mask,
