@@ -17,6 +17,7 @@ run: $(RUNTIME_STAMP) catalogs
 test: $(DEV_STAMP) catalogs browser-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	env -u PORTAL_TEST_DATABASE_URL $(BIN)/pytest
 	@if [ -n "$$PORTAL_TEST_DATABASE_URL" ]; then \
 		echo "== the same suite on $$PORTAL_TEST_DATABASE_URL =="; \
@@ -39,6 +40,7 @@ $(AXE): tests/browser/package.json tests/browser/package-lock.json
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(DEV_STAMP)
 	$(BIN)/ruff check --fix .

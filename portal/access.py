@@ -7,7 +7,7 @@ fails for it. Staff pages answer 404 to customers, so their existence is not rev
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import abort, current_app, g, redirect, render_template, request, url_for
+from flask import abort, current_app, g, redirect, request, url_for
 from flask_login import current_user
 
 from portal import audit
@@ -30,36 +30,27 @@ class Rule:
         return view
 
 
-def _customer(account) -> bool:
+def customer(account) -> bool:
     return account.company_id is not None
 
 
 PUBLIC = Rule("public", lambda account: True, requires_login=False)
 SIGNED_IN = Rule("signed in", lambda account: True)
-CUSTOMER = Rule("customer", _customer)
-COMPANY_ADMIN = Rule("company admin", lambda a: _customer(a) and a.is_company_admin)
+CUSTOMER = Rule("customer", customer)
+COMPANY_ADMIN = Rule("company admin", lambda a: customer(a) and a.is_company_admin)
 
-
-def _license_manager_or_admin(account) -> bool:
-    if not _customer(account):
-        return False
-    if account.is_company_admin:
-        return True
-    from portal.licenses.manager import is_license_manager
-
-    return is_license_manager(account)
-
-
-LICENSE_MANAGER_OR_ADMIN = Rule("license manager or company admin", _license_manager_or_admin)
 STAFF = Rule("staff", lambda account: account.is_staff, hide_refusal=True)
 STAFF_ADMIN = Rule(
     "staff admin", lambda account: account.staff_role == "staff_admin", hide_refusal=True
 )
 
-# While support views the portal as a customer (portal.impersonation), the view is read-only:
-# every unsafe method is refused except on views marked `ends_impersonation` (Stop, sign out),
-# and views marked `not_while_impersonating` (secrets, exports, sessions) are refused outright.
+# While support views the portal as a customer (portal.impersonation), the request is read-only:
+# the session loader calls `make_read_only`; then every unsafe method is refused except on views
+# marked `ends_impersonation` (Stop, sign out), and views marked `not_while_impersonating`
+# (secrets, exports, sessions) are refused outright.
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_READ_ONLY = "portal_read_only"
+_REFUSED_GOES_TO = "portal_refused_goes_to"
 
 
 def ends_impersonation(view):
@@ -72,6 +63,27 @@ def not_while_impersonating(view):
     """Mark a view that support must not see while viewing as a customer (even by GET)."""
     view.not_while_impersonating = True
     return view
+
+
+def make_read_only(refusal_page: Callable[[bool], object]) -> None:
+    """This request acts as another account, read-only. `refusal_page(hidden)` answers what the
+    view refuses (`hidden`: the page is one support must not see at all)."""
+    g.setdefault(_READ_ONLY, refusal_page)
+
+
+def end_read_only() -> None:
+    g.pop(_READ_ONLY, None)
+
+
+def is_read_only() -> bool:
+    current_user._get_current_object()  # the session loader decides, so load the account first
+    return g.get(_READ_ONLY) is not None
+
+
+def send_refused_to(url: str) -> None:
+    """The request's identity changed while it was loaded (a view as a customer ended): a page
+    the new identity may not use redirects here instead of refusing."""
+    g.setdefault(_REFUSED_GOES_TO, url)
 
 
 # Endpoints Flask or an extension defines for us; each is public by nature.
@@ -104,46 +116,29 @@ def enforce():
         _refuse("no access rule declared")
         abort(403)
     if rule.allows(current_user):
-        return _refuse_while_impersonating()
+        return _refuse_while_read_only()
     if not current_user.is_authenticated:
-        return redirect(url_for("portal.accounts.login", next=request.full_path.rstrip("?")))
-    ended = g.get("ended_impersonation")
-    if ended is not None:  # the view ended with this request: back to the staff's own pages
-        return redirect(_after_impersonation_url(ended))
+        return redirect(url_for("portal.signin.login", next=request.full_path.rstrip("?")))
+    goes_to = g.get(_REFUSED_GOES_TO)
+    if goes_to is not None:
+        return redirect(goes_to)
     _refuse(rule.name)
     abort(404 if rule.hide_refusal else 403)
 
 
-def _refuse_while_impersonating():
+def _refuse_while_read_only():
     view = current_app.view_functions.get(request.endpoint)
     unsafe = request.method in UNSAFE_METHODS and not getattr(view, "ends_impersonation", False)
     hidden = getattr(view, "not_while_impersonating", False)
-    if not (unsafe or hidden):
-        return None
-    from portal.impersonation import service as impersonation
-
-    active = impersonation.current()
-    if active is None:
+    if not (unsafe or hidden) or not is_read_only():
         return None
     _refuse("read-only view as a customer")
-    page = render_template(
-        "portal/staff/impersonation_refused.html", view=active, hidden=hidden and not unsafe
-    )
-    return page, 403
-
-
-def _after_impersonation_url(ended) -> str:
-    if ended.customer_account_id is not None and may_use("portal.staff.account", current_user):
-        return url_for("portal.staff.account", account_id=ended.customer_account_id)
-    return url_for("portal.core.dashboard")
+    return g.get(_READ_ONLY)(hidden and not unsafe)
 
 
 def _refuse(required: str) -> None:
-    from portal.transaction import commit
-
     audit.record(
         "access.refused",
         outcome="refused",
         details={"endpoint": request.endpoint, "method": request.method, "required": required},
     )
-    commit()

@@ -5,6 +5,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import g, has_app_context, has_request_context, request
+from flask_login import current_user
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal import clock
@@ -54,13 +55,17 @@ def record(
     """
     if actor is None and actor_label is None:
         actor = _current_account()
-    view = _current_impersonation()
-    if view is not None:
+    acting = g.get(_ACTING) if has_app_context() else None
+    if acting is not None:
         # Support viewing the portal as a customer: the staff member did it, as the customer.
-        if actor_label is None and getattr(actor, "id", None) in (None, view.customer_account_id):
-            actor = view.staff
+        real_actor, customer = acting
+        if actor_label is None and getattr(actor, "id", None) in (
+            None,
+            getattr(customer, "id", None),
+        ):
+            actor = real_actor
         if acting_as is None:
-            acting_as = view.customer
+            acting_as = customer
     if subject is not None and getattr(subject, "id", 1) is None:
         db.session.flush()
     if company_id is None:
@@ -87,28 +92,20 @@ def record(
     return event
 
 
-def account_names(events) -> dict[int, str]:
-    """Names of the accounts that acted, or were acted as, in the events (removed ones absent)."""
-    from portal.accounts.models import Account
-
-    ids = {e.actor_account_id for e in events if e.actor_account_id}
-    ids |= {e.acting_as_account_id for e in events if e.acting_as_account_id}
-    if not ids:
-        return {}
-    query = sa.select(Account.id, sa.func.coalesce(Account.name, Account.email)).where(
-        Account.id.in_(ids)
-    )
-    return dict(db.session.execute(query).all())
+_ACTING = "portal_audit_acting"
 
 
-def _current_impersonation():
-    """The active view as a customer of this request, as the session loader found it."""
-    return g.get("impersonation") if has_app_context() else None
+def acting_for(actor, acting_as) -> None:
+    """For the rest of the request `actor` acts as `acting_as` (support viewing as a customer):
+    events name the actor as who did it and `acting_as` as whom it was done as."""
+    g.setdefault(_ACTING, (actor, acting_as))
+
+
+def stop_acting() -> None:
+    g.pop(_ACTING, None)
 
 
 def _current_account():
     if not has_request_context():
         return None
-    from flask_login import current_user
-
     return current_user if getattr(current_user, "is_authenticated", False) else None

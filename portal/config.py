@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from portal.privacy.register import ACCOUNT_RETENTION_MONTHS_DEFAULT
+from portal.register import ACCOUNT_RETENTION_MONTHS_DEFAULT
 
 
 class ConfigurationError(RuntimeError):

@@ -6,21 +6,18 @@ from datetime import date, timedelta
 
 import click
 import sqlalchemy as sa
-from flask.cli import with_appcontext
 
-from portal import clock
+from portal import clock, news
 from portal.accounts import service as accounts
-from portal.accounts.models import AccountKind, CompanyRole, StaffRole
-from portal.cli import OneLineCommand
+from portal.accounts.models import AccountKind, CompanyRole, LicenseManagerDesignation, StaffRole
+from portal.commands import OneLineCommand
 from portal.companies import service as companies
 from portal.companies.models import Company
 from portal.contacts.models import Contact
 from portal.db import db
 from portal.downloads.models import DownloadRecord
 from portal.licenses import service as licenses
-from portal.licenses.models import LicenseManagerDesignation, Release
-from portal.news import service as news
-from portal.transaction import commit
+from portal.licenses.models import Release
 
 DEMO_PASSWORD = "demo-kundportal-2026"  # noqa: S105 (printed by make run, demo only)
 ACTOR = "demo"
@@ -212,14 +209,12 @@ def _record_old_download(company) -> None:
 
 
 @click.command("demo", cls=OneLineCommand)
-@with_appcontext
 def demo_command():
     """Load demo data into an empty database, then print the demo logins."""
     if db.session.scalar(sa.select(sa.func.count()).select_from(Company)):
         click.echo("The database already holds data; no demo data loaded.", err=True)
     else:
         load_demo_data()
-        commit()
         click.echo("Demo data loaded.", err=True)
     click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
     for login in DEMO_LOGINS:

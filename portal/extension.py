@@ -1,6 +1,5 @@
 """`Portal`: the Flask extension that mounts the whole portal into a Flask app."""
 
-import importlib
 from pathlib import Path
 
 from flask import Blueprint, Flask
@@ -8,14 +7,62 @@ from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 
 import portal.models  # noqa: F401  (every table registered before the first query)
-from portal import access, i18n, ratelimit, web
-from portal.accounts import sessions
+from portal import access, http, i18n, news, ratelimit, transaction
+from portal.accounts.blueprint import bp as accounts_bp
+from portal.accounts.cli import user_cli
+from portal.activity.blueprint import bp as activity_bp
+from portal.companies.cli import company_cli
 from portal.config import apply_settings, instance_path_from_environment
+from portal.contacts.blueprint import bp as contacts_bp
 from portal.db import configure_engine, db
+from portal.demo import demo_command
+from portal.downloads.blueprint import bp as downloads_bp
+from portal.impersonation.blueprint import bp as impersonation_bp
+from portal.licenses.blueprint import bp as licenses_bp
+from portal.licenses.cli import license_cli, release_cli
+from portal.mail.cli import mail_cli
+from portal.members.blueprint import bp as members_bp
+from portal.privacy.blueprint import bp as privacy_bp
+from portal.retention.blueprint import bp as retention_bp
+from portal.retention.cli import retention_cli, scheduler_command
+from portal.retention.scheduler import start_in_background
+from portal.shell import views as shell
+from portal.shell.blueprint import bp as shell_bp
+from portal.signin import service as signin
+from portal.signin.blueprint import bp as signin_bp
+from portal.staff.blueprint import bp as staff_bp
 
 PACKAGE_DIR = Path(__file__).parent
 MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
 STATIC_DIR = PACKAGE_DIR / "static"
+
+# Every feature's blueprint, in the features' order (pyproject.toml's import contract, lowest
+# first); each is mounted under the portal's prefix.
+FEATURE_BLUEPRINTS = (
+    accounts_bp,
+    members_bp,
+    impersonation_bp,
+    signin_bp,
+    licenses_bp,
+    downloads_bp,
+    contacts_bp,
+    privacy_bp,
+    news.bp,
+    activity_bp,
+    retention_bp,
+    staff_bp,
+    shell_bp,
+)
+COMMANDS = (
+    company_cli,
+    user_cli,
+    license_cli,
+    release_cli,
+    mail_cli,
+    demo_command,
+    retention_cli,
+    scheduler_command,
+)
 
 
 def templates_dir() -> Path:
@@ -48,7 +95,7 @@ class Portal:
         migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
         _init_csrf(app)
         i18n.init_app(app)
-        sessions.init_app(app)
+        signin.init_app(app)
         ratelimit.init_app(app)
 
         # Standalone, the whole app is the portal: its error pages, headers and template context
@@ -57,21 +104,19 @@ class Portal:
         standalone = not self.url_prefix
         blueprint = build_blueprint(app_wide=standalone)
         if standalone:
-            web.register_error_pages(app)
-            app.after_request(web.security_headers)
-            app.context_processor(web.template_context)
+            http.register_error_pages(app)
+            app.after_request(http.security_headers)
+            app.context_processor(shell.template_context)
         else:
-            web.register_error_pages(blueprint)
+            http.register_error_pages(blueprint)
         app.register_blueprint(blueprint, url_prefix=self.url_prefix or None)
 
-        from portal.cli import register_commands
-
-        register_commands(app)
+        for command in COMMANDS:
+            if command.name not in app.cli.commands:
+                app.cli.add_command(command)
 
         # Single-process use only (`make run`); never under TESTING, and refused under gunicorn.
         if app.config["PORTAL_SCHEDULER"] and not app.testing:
-            from portal.retention.scheduler import start_in_background
-
             start_in_background(app)
 
 
@@ -83,30 +128,6 @@ def _init_csrf(app: Flask) -> None:
         csrf.init_app(app)
 
 
-# Every feature blueprint of the portal, mounted under the portal's prefix.
-FEATURE_BLUEPRINTS = (
-    "portal.web:bp",
-    "portal.accounts.views:bp",
-    "portal.accounts.twofactor_views:bp",
-    "portal.privacy.views:bp",
-    "portal.privacy.export:bp",
-    "portal.contacts.views:bp",
-    "portal.contacts.consent_views:bp",
-    "portal.contacts.staff_views:bp",
-    "portal.accounts.company_views:bp",
-    "portal.accounts.account_views:bp",
-    "portal.accounts.password_views:bp",
-    "portal.licenses.manager_views:bp",
-    "portal.licenses.views:bp",
-    "portal.licenses.staff_views:bp",
-    "portal.downloads.views:bp",
-    "portal.news.views:bp",
-    "portal.staff.views:bp",
-    "portal.impersonation.views:bp",
-    "portal.retention.views:bp",
-)
-
-
 def build_blueprint(*, app_wide: bool = False) -> Blueprint:
     """The portal's root blueprint; `app_wide` leaves headers and context to the app."""
     portal_bp = Blueprint(
@@ -116,15 +137,17 @@ def build_blueprint(*, app_wide: bool = False) -> Blueprint:
         static_folder=str(STATIC_DIR),
         static_url_path="/static",
     )
-    portal_bp.before_request(web.refuse_nul_characters)
+    portal_bp.before_request(http.refuse_nul_characters)
     portal_bp.before_request(_protect_csrf)
     portal_bp.before_request(access.enforce)
+    # After-request functions run last-registered first: the commit comes after the headers.
+    portal_bp.after_request(transaction.finish_request)
+    portal_bp.teardown_request(transaction.end_request)
     if not app_wide:
-        portal_bp.after_request(web.security_headers)
-        portal_bp.context_processor(web.template_context)
-    for path in FEATURE_BLUEPRINTS:
-        module_name, attribute = path.split(":")
-        portal_bp.register_blueprint(getattr(importlib.import_module(module_name), attribute))
+        portal_bp.after_request(http.security_headers)
+        portal_bp.context_processor(shell.template_context)
+    for feature_bp in FEATURE_BLUEPRINTS:
+        portal_bp.register_blueprint(feature_bp)
     return portal_bp
 
 

@@ -24,6 +24,9 @@ from flask_limiter import Limiter, RateLimitExceeded
 from flask_login import current_user
 from limits import parse_many
 
+from portal.emails import normalize_email
+from portal.refusals import Refusal
+
 # Sign-in: POSTs from one client address, and failed sign-ins of one account from anywhere.
 LOGIN_PER_ADDRESS = "30/minute"
 LOGIN_FAILURES_PER_ACCOUNT = "10/minute;100/hour"
@@ -35,7 +38,7 @@ TOKEN_FORMS_PER_ADDRESS = "20/minute;200/hour"  # noqa: S105 (a limit, not a pas
 # Failed checks of the current password by a signed-in person (password and email change).
 PASSWORD_CHECKS_PER_ACCOUNT = "10/minute;100/hour"  # noqa: S105 (a limit)
 
-LOGIN_ENDPOINT = "portal.accounts.login"
+LOGIN_ENDPOINT = "portal.signin.login"
 _STATE = "portal_ratelimit"
 
 
@@ -46,11 +49,9 @@ def client_address() -> str:
 
 def email_key_for(address: str) -> str:
     """The storage key of one email address: normalized the way sign-in normalizes it."""
-    from portal.accounts.service import AccountError, normalize_email
-
     try:
         normalized = normalize_email(address)
-    except AccountError:
+    except Refusal:
         normalized = address.strip().lower()
     secret = str(current_app.config["SECRET_KEY"]).encode()
     digest = hmac.new(secret, normalized.encode(), hashlib.sha256).hexdigest()
@@ -129,7 +130,7 @@ class PortalLimiter(Limiter):
         try:
             super()._check_request_limit(callable_name=callable_name, in_middleware=in_middleware)
         except RateLimitExceeded as error:
-            # The portal's 429 page sends `Retry-After` from this (see web.render_error).
+            # The portal's 429 page sends `Retry-After` from this (see portal.http.render_error).
             error.retry_after = seconds_until_retry(self)
             raise
 

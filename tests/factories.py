@@ -133,21 +133,41 @@ def login_as(client, account, password: str = PASSWORD):
 
 
 def designate_license_manager(account):
-    from portal.licenses.models import LicenseManagerDesignation
+    from portal.accounts.models import LicenseManagerDesignation
 
     db.session.add(LicenseManagerDesignation(company_id=account.company_id, account_id=account.id))
     db.session.flush()
 
 
-def company_objects(company) -> dict:
-    """Objects of one company that URLs in the access matrix point at."""
+def company_objects(company, admin) -> dict:
+    """Objects of one company that URLs in the access matrix point at: one for each route that
+    changes or removes its object, so that no route finds its object gone."""
+    from portal.accounts import tokens
+    from portal.accounts.models import TokenPurpose
+    from portal.licenses import manager
+
     objects = {}
     objects["invitee"] = make_account("member", company=company, password=None)
+    objects["cancelled_invitee"] = make_account("member", company=company, password=None)
+    objects["reinvited"] = make_account("member", company=company, password=None)
+    objects["deactivated"] = make_account("member", company=company)
+    objects["removed"] = make_account("member", company=company)
+    objects["erasable"] = make_account("member", company=company)
     objects["license"] = make_license(company, "safelink", maintenance_until=None)
     objects["release"] = make_release("safelink")
     objects["release_file"] = objects["release"].files[0]
     objects["contact"] = make_contact(company, contract_party=True)
-    objects["erasable"] = make_account("member", company=company)
+    objects["deletable_contact"] = make_contact(company)
+    # Live links: a form posted without its fields answers the form again, and changes nothing.
+    objects["invitation"] = tokens.issue(objects["invitee"], TokenPurpose.INVITATION)
+    objects["reset"] = tokens.issue(objects["erasable"], TokenPurpose.PASSWORD_RESET)
+    objects["email_change"] = tokens.issue(
+        objects["removed"], TokenPurpose.EMAIL_CHANGE, payload={"email": "moved@example.com"}
+    )
+    pending = manager.designate_function_address(company, "licenses@company-a.example", admin)
+    objects["manager_confirmation"] = tokens.issue(
+        pending.account, TokenPurpose.MANAGER_CONFIRMATION, payload={"pending_id": pending.id}
+    )
     return objects
 
 
@@ -158,7 +178,7 @@ TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 def enable_twofactor(account, secret: str = TOTP_SECRET):
     """Two-factor on for the account with a known secret, as if enrolment had been confirmed."""
     from portal import clock
-    from portal.accounts.twofactor import TwoFactorSecret
+    from portal.accounts.models import TwoFactorSecret
 
     record = TwoFactorSecret(account_id=account.id, secret=secret, confirmed_dt=clock.now())
     db.session.add(record)
@@ -173,7 +193,8 @@ def totp_code(account) -> str:
     import sqlalchemy as sa
 
     from portal import clock
-    from portal.accounts.twofactor import VALID_WINDOW, TwoFactorSecret
+    from portal.accounts.models import TwoFactorSecret
+    from portal.accounts.twofactor import VALID_WINDOW
 
     secret, last_used = db.session.execute(
         sa.select(TwoFactorSecret.secret, TwoFactorSecret.last_used_step).where(

@@ -7,9 +7,13 @@ must not be revealed) and that the allowed roles are not refused.
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 
+from portal import clock
+from portal.accounts.models import LoginSession
 from portal.db import db
 from tests import factories
 
@@ -33,16 +37,16 @@ IMPERSONATED = "member"
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Views marked `access.not_while_impersonating`: 403 during a view even by GET.
 HIDDEN_WHILE_IMPERSONATING = {
-    "portal.account.end_other_sessions",
-    "portal.account.end_session",
-    "portal.export.overview",
-    "portal.twofactor.disable",
-    "portal.twofactor.enrol",
-    "portal.twofactor.manage",
-    "portal.twofactor.recovery_codes",
+    "portal.accounts.end_other_sessions",
+    "portal.accounts.end_session",
+    "portal.privacy.export",
+    "portal.accounts.two_factor_disable",
+    "portal.accounts.two_factor_enrol",
+    "portal.accounts.two_factor",
+    "portal.accounts.recovery_codes",
 }
 # The view's own way out; posting it in the matrix would end the view for the other routes.
-ENDS_THE_VIEW = {"portal.impersonation.stop", "portal.accounts.logout"}
+ENDS_THE_VIEW = {"portal.impersonation.stop", "portal.signin.logout"}
 
 
 @dataclass(frozen=True)
@@ -71,121 +75,129 @@ PENDING_SIGN_IN = audience(SIGNED_IN)
 
 # endpoint -> who may use it. Keep sorted by endpoint.
 AUDIENCE = {
-    "portal.accounts.accept_invitation": PUBLIC,
-    "portal.accounts.login": PUBLIC,
-    "portal.accounts.logout": ANY_SIGNED_IN,
-    "portal.account.end_other_sessions": ANY_SIGNED_IN,
-    "portal.account.end_session": ANY_SIGNED_IN,
-    "portal.account.overview": ANY_SIGNED_IN,
-    "portal.company.activity": COMPANY_ADMIN,
-    "portal.company.cancel_invitation": COMPANY_ADMIN_ON_A,
-    "portal.company.change_role": COMPANY_ADMIN_ON_A,
-    "portal.company.deactivate": COMPANY_ADMIN_ON_A,
-    "portal.company.reactivate": COMPANY_ADMIN_ON_A,
-    "portal.company.remove": COMPANY_ADMIN_ON_A,
-    "portal.company.resend_invitation": COMPANY_ADMIN_ON_A,
-    "portal.company.users": COMPANY_ADMIN,
-    "portal.consents.give": CUSTOMER,
-    "portal.consents.overview": CUSTOMER,
-    "portal.consents.withdraw": CUSTOMER,
+    "portal.accounts.change_email": ANY_SIGNED_IN,
+    "portal.accounts.change_password": ANY_SIGNED_IN,
+    "portal.accounts.confirm_email": PUBLIC,
+    "portal.accounts.end_other_sessions": ANY_SIGNED_IN,
+    "portal.accounts.end_session": ANY_SIGNED_IN,
+    "portal.accounts.overview": ANY_SIGNED_IN,
+    "portal.accounts.recovery_codes": ANY_SIGNED_IN,
+    "portal.accounts.two_factor": ANY_SIGNED_IN,
+    "portal.accounts.two_factor_disable": CUSTOMER,
+    "portal.accounts.two_factor_enrol": ANY_SIGNED_IN,
+    "portal.activity.company": COMPANY_ADMIN,
     "portal.contacts.delete": COMPANY_ADMIN_ON_A,
     "portal.contacts.edit": COMPANY_ADMIN_ON_A,
     "portal.contacts.erase": COMPANY_ADMIN_ON_A,
     "portal.contacts.give_consent": COMPANY_ADMIN_ON_A,
+    "portal.contacts.give_my_consent": CUSTOMER,
     "portal.contacts.index": CUSTOMER,
+    "portal.contacts.my_consents": CUSTOMER,
     "portal.contacts.new": COMPANY_ADMIN,
     "portal.contacts.replace": COMPANY_ADMIN_ON_A,
     "portal.contacts.show": audience(CUSTOMERS, object_of_company_a=True),
+    "portal.contacts.staff_company_contacts": STAFF_ONLY,
+    "portal.contacts.staff_disclosures": STAFF_ONLY,
+    "portal.contacts.staff_new_disclosure": STAFF_ONLY,
     "portal.contacts.withdraw_consent": COMPANY_ADMIN_ON_A,
-    "portal.core.dashboard": ANY_SIGNED_IN,
-    "portal.core.healthz": PUBLIC,
-    "portal.core.switch_language": PUBLIC,
+    "portal.contacts.withdraw_my_consent": CUSTOMER,
     "portal.downloads.file": audience(CUSTOMERS, object_of_company_a=True),
-    "portal.export.overview": ANY_SIGNED_IN,
     "portal.downloads.index": CUSTOMER,
+    "portal.impersonation.my_views": CUSTOMER,
     "portal.impersonation.stop": ANY_SIGNED_IN,
-    "portal.license_manager.confirm": PUBLIC,
-    "portal.license_manager.manage": COMPANY_ADMIN,
+    "portal.licenses.confirm_manager": PUBLIC,
     "portal.licenses.detail": audience(CUSTOMERS, object_of_company_a=True),
     "portal.licenses.index": CUSTOMER,
+    "portal.licenses.manager": COMPANY_ADMIN,
     "portal.licenses.reveal": audience(
         {"company_admin", "license_manager", "other_company_admin"}, object_of_company_a=True
     ),
-    "portal.password.change": ANY_SIGNED_IN,
-    "portal.password.change_email": ANY_SIGNED_IN,
-    "portal.password.confirm_email": PUBLIC,
-    "portal.password.forgot": PUBLIC,
-    "portal.password.reset": PUBLIC,
-    "portal.privacy.privacy": PUBLIC,
+    "portal.licenses.staff_company": STAFF_ONLY,
+    "portal.licenses.staff_end_of_life": STAFF_ADMIN_ONLY,
+    "portal.licenses.staff_extend": STAFF_ADMIN_ONLY,
+    "portal.licenses.staff_index": STAFF_ONLY,
+    "portal.licenses.staff_new": STAFF_ADMIN_ONLY,
+    "portal.licenses.staff_new_product": STAFF_ADMIN_ONLY,
+    "portal.licenses.staff_new_release": STAFF_ADMIN_ONLY,
+    "portal.licenses.staff_products": STAFF_ONLY,
+    "portal.licenses.staff_revoke": STAFF_ADMIN_ONLY,
+    "portal.members.cancel_invitation": COMPANY_ADMIN_ON_A,
+    "portal.members.change_role": COMPANY_ADMIN_ON_A,
+    "portal.members.deactivate": COMPANY_ADMIN_ON_A,
+    "portal.members.index": COMPANY_ADMIN,
+    "portal.members.reactivate": COMPANY_ADMIN_ON_A,
+    "portal.members.remove": COMPANY_ADMIN_ON_A,
+    "portal.members.resend_invitation": COMPANY_ADMIN_ON_A,
+    "portal.news.staff_index": STAFF_ONLY,
+    "portal.news.staff_new": STAFF_ADMIN_ONLY,
+    "portal.privacy.export": ANY_SIGNED_IN,
+    "portal.privacy.index": PUBLIC,
+    "portal.retention.staff_index": STAFF_ADMIN_ONLY,
+    "portal.shell.dashboard": ANY_SIGNED_IN,
+    "portal.shell.healthz": PUBLIC,
+    "portal.shell.switch_language": PUBLIC,
+    "portal.signin.accept_invitation": PUBLIC,
+    "portal.signin.forgot_password": PUBLIC,
+    "portal.signin.login": PUBLIC,
+    "portal.signin.logout": ANY_SIGNED_IN,
+    "portal.signin.reset_password": PUBLIC,
+    "portal.signin.two_factor": PENDING_SIGN_IN,
+    "portal.signin.two_factor_enrolment": PENDING_SIGN_IN,
     "portal.staff.account": STAFF_ONLY,
     "portal.staff.companies": STAFF_ONLY,
     "portal.staff.company": STAFF_ONLY,
     "portal.staff.impersonate": STAFF_ONLY,
     "portal.staff.impersonations": STAFF_ADMIN_ONLY,
-    "portal.staff_disclosures.company_contacts": STAFF_ONLY,
-    "portal.staff_disclosures.index": STAFF_ONLY,
-    "portal.staff_disclosures.new": STAFF_ONLY,
-    "portal.staff_licenses.company": STAFF_ONLY,
-    "portal.staff_licenses.end_of_life": STAFF_ADMIN_ONLY,
-    "portal.staff_licenses.extend": STAFF_ADMIN_ONLY,
-    "portal.staff_licenses.index": STAFF_ONLY,
-    "portal.staff_licenses.new_license": STAFF_ADMIN_ONLY,
-    "portal.staff_licenses.new_product": STAFF_ADMIN_ONLY,
-    "portal.staff_licenses.new_release": STAFF_ADMIN_ONLY,
-    "portal.staff_licenses.products": STAFF_ONLY,
-    "portal.staff_licenses.revoke": STAFF_ADMIN_ONLY,
-    "portal.staff_news.index": STAFF_ONLY,
-    "portal.staff_news.new": STAFF_ADMIN_ONLY,
-    "portal.staff_retention.index": STAFF_ADMIN_ONLY,
-    "portal.twofactor.challenge": PENDING_SIGN_IN,
-    "portal.twofactor.disable": CUSTOMER,
-    "portal.twofactor.enrol": ANY_SIGNED_IN,
-    "portal.twofactor.forced_enrolment": PENDING_SIGN_IN,
-    "portal.twofactor.manage": ANY_SIGNED_IN,
-    "portal.twofactor.recovery_codes": ANY_SIGNED_IN,
     "portal.static": PUBLIC,
 }
 
 # endpoint -> URL arguments, from the `world` of objects below.
 URL_VALUES = {
-    "portal.accounts.accept_invitation": lambda world: {"token": "not-a-real-token"},
-    "portal.core.switch_language": lambda world: {"code": "en"},
-    "portal.license_manager.confirm": lambda world: {"token": "not-a-real-token"},
-    "portal.password.confirm_email": lambda world: {"token": "not-a-real-token"},
-    "portal.password.reset": lambda world: {"token": "not-a-real-token"},
-    "portal.account.end_session": lambda world: {"session_id": 1},
-    "portal.company.cancel_invitation": lambda world: {"account_id": world.objects["invitee"].id},
-    "portal.company.change_role": lambda world: {"account_id": world.accounts["member"].id},
-    "portal.company.deactivate": lambda world: {"account_id": world.objects["invitee"].id},
-    "portal.company.reactivate": lambda world: {"account_id": world.objects["invitee"].id},
-    "portal.company.remove": lambda world: {"account_id": world.objects["invitee"].id},
-    "portal.company.resend_invitation": lambda world: {"account_id": world.objects["invitee"].id},
-    "portal.contacts.delete": lambda world: {"contact_id": world.objects["contact"].id},
+    "portal.accounts.confirm_email": lambda world: {"token": world.objects["email_change"]},
+    "portal.accounts.end_session": lambda world: {"session_id": world.objects["other_session"]},
+    "portal.contacts.delete": lambda world: {"contact_id": world.objects["deletable_contact"].id},
     "portal.contacts.edit": lambda world: {"contact_id": world.objects["contact"].id},
     "portal.contacts.erase": lambda world: {"account_id": world.objects["erasable"].id},
     "portal.contacts.give_consent": lambda world: {"contact_id": world.objects["contact"].id},
     "portal.contacts.replace": lambda world: {"contact_id": world.objects["contact"].id},
     "portal.contacts.show": lambda world: {"contact_id": world.objects["contact"].id},
-    "portal.contacts.withdraw_consent": lambda world: {"contact_id": world.objects["contact"].id},
-    "portal.downloads.file": lambda world: {"file_id": world.objects["release_file"].id},
-    "portal.licenses.detail": lambda world: {"license_id": world.objects["license"].id},
-    "portal.licenses.reveal": lambda world: {"license_id": world.objects["license"].id},
-    "portal.staff_disclosures.company_contacts": lambda world: {
+    "portal.contacts.staff_company_contacts": lambda world: {
         "company_id": world.objects["company_a"].id
     },
-    "portal.staff_licenses.company": lambda world: {"company_id": world.objects["company_a"].id},
+    "portal.contacts.withdraw_consent": lambda world: {"contact_id": world.objects["contact"].id},
+    "portal.downloads.file": lambda world: {"file_id": world.objects["release_file"].id},
+    "portal.contacts.staff_new_disclosure": lambda world: {
+        "company": world.objects["company_a"].id
+    },
+    "portal.licenses.confirm_manager": lambda world: {
+        "token": world.objects["manager_confirmation"]
+    },
+    "portal.licenses.detail": lambda world: {"license_id": world.objects["license"].id},
+    "portal.licenses.reveal": lambda world: {"license_id": world.objects["license"].id},
+    "portal.licenses.staff_company": lambda world: {"company_id": world.objects["company_a"].id},
+    "portal.licenses.staff_end_of_life": lambda world: {"release_id": world.objects["release"].id},
+    "portal.licenses.staff_extend": lambda world: {"license_id": world.objects["license"].id},
+    "portal.licenses.staff_revoke": lambda world: {"license_id": world.objects["license"].id},
+    "portal.members.cancel_invitation": lambda world: {
+        "account_id": world.objects["cancelled_invitee"].id
+    },
+    "portal.members.change_role": lambda world: {"account_id": world.accounts["member"].id},
+    "portal.members.deactivate": lambda world: {"account_id": world.objects["deactivated"].id},
+    "portal.members.reactivate": lambda world: {"account_id": world.objects["deactivated"].id},
+    "portal.members.remove": lambda world: {"account_id": world.objects["removed"].id},
+    "portal.members.resend_invitation": lambda world: {"account_id": world.objects["reinvited"].id},
+    "portal.shell.switch_language": lambda world: {"code": "en"},
+    "portal.signin.accept_invitation": lambda world: {"token": world.objects["invitation"]},
+    "portal.signin.reset_password": lambda world: {"token": world.objects["reset"]},
     "portal.staff.account": lambda world: {"account_id": world.accounts["member"].id},
     "portal.staff.company": lambda world: {"company_id": world.objects["company_a"].id},
     # Posted without a reason in the matrix: refused as a form error, no view starts.
     "portal.staff.impersonate": lambda world: {"account_id": world.accounts["member"].id},
-    "portal.staff_licenses.end_of_life": lambda world: {"release_id": world.objects["release"].id},
-    "portal.staff_licenses.extend": lambda world: {"license_id": world.objects["license"].id},
-    "portal.staff_licenses.revoke": lambda world: {"license_id": world.objects["license"].id},
     "portal.static": lambda world: {"filename": "portal.css"},
 }
 
-# Endpoints whose refusal of a signed-in role depends on state rather than role; none yet.
-SKIP = set()
+# endpoint -> the form fields the matrix posts beside the CSRF token.
+FORM_DATA = {"portal.members.change_role": {"role": "member"}}
 
 
 @dataclass
@@ -207,8 +219,9 @@ def world(app_ctx):
         "staff_admin": factories.make_account("staff_admin"),
     }
     factories.designate_license_manager(accounts["license_manager"])
-    objects = factories.company_objects(company_a)
+    objects = factories.company_objects(company_a, accounts["company_admin"])
     db.session.commit()
+    objects["other_session"] = 1  # made per role by the matrix, once the role has signed in
     return World(accounts=accounts, objects={"company_a": company_a, **objects})
 
 
@@ -231,7 +244,7 @@ def test_every_endpoint_has_a_declared_audience_and_access_rule(app):
 def test_a_view_without_an_access_rule_is_refused(app, client, world):
     from portal.access import rule_for
 
-    view_name = "portal.core.healthz"
+    view_name = "portal.shell.healthz"
     view = app.view_functions[view_name]
     saved = view.access_rule
     del view.access_rule
@@ -284,34 +297,54 @@ def test_views_hidden_while_impersonating_are_the_ones_declared_here(app):
     assert marked == HIDDEN_WHILE_IMPERSONATING
 
 
+def _another_session_of(account) -> int:
+    """A second live session of the signed-in account, for the route that ends one."""
+    if account is None:
+        return 1
+    now = clock.now()
+    record = LoginSession(
+        key_hash=f"{account.id:064x}", account=account, expires_dt=now + timedelta(hours=1)
+    )
+    db.session.add(record)
+    db.session.commit()
+    return record.id
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_access_matrix(app, client, world, role):
     _sign_in(client, world, role)
+    world.objects["other_session"] = _another_session_of(world.accounts.get(role))
     token = factories.csrf_token(client, "/login" if role == "anonymous" else "/")
     failures = []
     for rule in portal_rules(app):
-        if rule.endpoint in SKIP or rule.endpoint not in AUDIENCE:
+        if rule.endpoint not in AUDIENCE:
             continue  # an undeclared endpoint fails the declaration test above
         values = URL_VALUES.get(rule.endpoint, lambda w: {})(world)
-        path = rule.build(values, append_unknown=False)[1]
+        path = rule.build(values)[1]
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            if rule.endpoint == "portal.accounts.logout" and method == "POST":
+            if rule.endpoint == "portal.signin.logout" and method == "POST":
                 continue  # signing out here would end the role's session for the other routes
             if role == IMPERSONATING and rule.endpoint in ENDS_THE_VIEW and method == "POST":
                 continue  # Stop would end the view for the other routes (tested on its own)
-            kwargs = {"data": {"csrf_token": token}} if method != "GET" else {}
+            data = {"csrf_token": token, **FORM_DATA.get(rule.endpoint, {})}
+            kwargs = {"data": data} if method != "GET" else {}
             response = client.open(path, method=method, **kwargs)
             expected = _expected_refusal(role, AUDIENCE[rule.endpoint], rule.endpoint, method)
             status = response.status_code
-            refused_to_login = status == 302 and "/login" in response.headers.get("Location", "")
+            location = urlsplit(response.headers.get("Location", ""))
+            to_login = status == 302 and location.path == "/login"
+            # The access rule's refusal says where to come back to; a finished form does not.
+            refused_to_login = to_login and "next=" in location.query
             if status >= 500:
                 failures.append(f"{method} {path}: {status}")
-            elif expected == 302 and not refused_to_login:
+            elif expected == 302 and not to_login:
                 failures.append(f"{method} {path}: {status}, expected a redirect to sign in")
             elif expected in (403, 404) and status != expected:
                 failures.append(f"{method} {path}: {status}, expected {expected}")
-            elif expected is None and (refused_to_login or status == 403):
-                failures.append(f"{method} {path}: refused ({status}) but {role} is allowed")
+            elif expected is None and refused_to_login:
+                failures.append(f"{method} {path}: sent to sign in, but {role} is allowed")
+            elif expected is None and status >= 400:
+                failures.append(f"{method} {path}: {status}, but {role} is allowed")
     assert not failures, f"{role}:\n" + "\n".join(failures)
     if role == IMPERSONATING:  # the view lasted through every request above
         assert "impersonation-banner" in client.get("/").get_data(as_text=True)

@@ -102,7 +102,7 @@ REFUSALS = {
     "company user without role": (("user", "add", "new@kund.example", "--company", "1"), "--role"),
     "unknown product": (
         ("license", "add", "--company", "1", "--product", "safelink-7", "--seats", "5"),
-        "unknown product",
+        "Unknown product",
     ),
     "license of unknown company": (
         ("license", "add", "--company", "7", "--product", "safelink", "--seats", "5"),
@@ -118,7 +118,7 @@ REFUSALS = {
     ),
     "release of unknown product": (
         ("release", "add", "safelink-x", "1.0", __file__),
-        "unknown product",
+        "Unknown product",
     ),
 }
 

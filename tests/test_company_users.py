@@ -2,8 +2,7 @@
 
 import sqlalchemy as sa
 
-from portal.accounts.models import Account, CompanyRole
-from portal.accounts.tokens import AccountToken
+from portal.accounts.models import Account, AccountToken, CompanyRole
 from portal.audit import AuditEvent
 from portal.db import db
 from tests.factories import PASSWORD, login, login_as, post

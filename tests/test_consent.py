@@ -7,7 +7,8 @@ import sqlalchemy as sa
 from portal.accounts.models import Account
 from portal.audit import AuditEvent
 from portal.contacts import consent
-from portal.contacts.consent import CONSENT_TEXTS, ConsentRecord, ConsentText, RecordedBy
+from portal.contacts.consent import CONSENT_TEXTS, ConsentText
+from portal.contacts.models import ConsentRecord, RecordedBy
 from portal.db import db
 from tests.factories import in_english, login_as, make_contact, post
 

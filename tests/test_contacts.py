@@ -11,8 +11,7 @@ from hypothesis import strategies as st
 from portal.accounts.models import AccountKind
 from portal.audit import AuditEvent
 from portal.contacts import consent
-from portal.contacts.consent import ConsentRecord
-from portal.contacts.models import Contact
+from portal.contacts.models import ConsentRecord, Contact
 from portal.db import db
 from tests.factories import in_english, login_as, make_contact, post
 
@@ -106,7 +105,7 @@ def test_invalid_input_keeps_what_was_typed_and_saves_nothing(client, make_accou
     assert 'value="12"' in page
     assert 'id="email-error"' in page
     assert 'id="phone-error"' in page
-    assert "Enter an email address in the form name@example.com." in page
+    assert "Enter an email address like name@company.se." in page
     assert re.search(r'<input[^>]* checked id="contract_party"', page)
     assert _contacts(admin.company) == []
     assert _events("contact.created") == []

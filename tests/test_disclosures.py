@@ -8,8 +8,7 @@ import sqlalchemy as sa
 from portal import clock
 from portal.audit import AuditEvent
 from portal.contacts import consent
-from portal.contacts.consent import RecordedBy
-from portal.contacts.disclosures import Disclosure, RecipientKind, SubjectKind
+from portal.contacts.models import Disclosure, RecipientKind, RecordedBy, SubjectKind
 from portal.db import db
 from tests.factories import in_english, login_as, make_contact, post
 

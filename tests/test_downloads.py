@@ -12,12 +12,17 @@ import sqlalchemy as sa
 from portal import clock
 from portal.audit import AuditEvent
 from portal.db import db
-from portal.downloads.end_of_life import WARN_DAYS_BEFORE_END_OF_LIFE
 from portal.downloads.models import DownloadRecord
-from portal.downloads.views import human_size
+from portal.i18n import human_size
 from portal.licenses import entitlement, store
 from portal.licenses import service as licenses
-from portal.licenses.models import License, LicenseState, Product, Release, ReleaseFile
+from portal.licenses.models import (
+    WARN_DAYS_BEFORE_END_OF_LIFE,
+    License,
+    Product,
+    Release,
+    ReleaseFile,
+)
 from tests.factories import count_queries, in_english, login_as, make_release
 
 CONTENT = bytes(range(256)) * 400 + b"the end of the installer\n"
@@ -128,8 +133,7 @@ def test_only_an_active_license_that_has_started_offers_releases(
         license.revoked_dt = clock.now()
     release = make_release("safelink", released_on=today - timedelta(days=20))
     # The SQL rule agrees with the model's own idea of an active license.
-    python_rule = license.state_on(today) == LicenseState.ACTIVE and license.valid_from <= today
-    assert python_rule is offered
+    assert license.is_active_on(today) is offered
     assert (_offered_ids(company) == [release.id]) is offered
     assert (entitlement.offered_file(company.id, _file_of(release).id) is not None) is offered
 

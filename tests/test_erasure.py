@@ -9,18 +9,11 @@ import sqlalchemy as sa
 
 from portal import audit, clock
 from portal.accounts import tokens
-from portal.accounts.models import Account, LoginSession
-from portal.accounts.tokens import AccountToken
+from portal.accounts.models import Account, AccountToken, LoginSession
 from portal.audit import AuditEvent
 from portal.contacts import consent, erasure
-from portal.contacts.consent import ConsentRecord, RecordedBy
-from portal.contacts.disclosures import (
-    Disclosure,
-    DisclosureRequest,
-    RecipientKind,
-    record_disclosure,
-)
-from portal.contacts.models import Contact
+from portal.contacts.disclosures import DisclosureRequest, record_disclosure
+from portal.contacts.models import ConsentRecord, Contact, Disclosure, RecipientKind, RecordedBy
 from portal.db import db
 from portal.downloads.models import DownloadRecord
 from tests.factories import in_english, login_as, make_contact, post

@@ -8,12 +8,11 @@ import sqlalchemy as sa
 
 from portal import audit, clock
 from portal.accounts import tokens
-from portal.accounts.models import Account, LoginSession
-from portal.accounts.twofactor import TwoFactorSecret
+from portal.accounts.models import Account, LoginSession, TwoFactorSecret
 from portal.audit import AuditEvent
 from portal.contacts import consent
-from portal.contacts.consent import RecordedBy
-from portal.contacts.disclosures import DisclosureRequest, RecipientKind, record_disclosure
+from portal.contacts.disclosures import DisclosureRequest, record_disclosure
+from portal.contacts.models import RecipientKind, RecordedBy
 from portal.db import db
 from portal.downloads.models import DownloadRecord
 from tests.factories import enable_twofactor, in_english, login_as, make_contact

@@ -5,13 +5,13 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from portal.accounts.models import Account, CompanyRole, LoginSession
-from portal.accounts.twofactor import TwoFactorSecret
+from portal.accounts.models import Account, CompanyRole, LoginSession, TwoFactorSecret
 from portal.audit import AuditEvent
 from portal.db import db
 from portal.downloads.models import DownloadRecord
 from portal.impersonation import service
 from portal.impersonation.models import EndReason, Impersonation
+from portal.refusals import Refusal
 from tests.factories import (
     designate_license_manager,
     in_english,
@@ -202,9 +202,9 @@ def test_the_service_refuses_a_second_view_in_one_login_session(
 ):
     view_as(client, support, customer)
     other = make_account("member", company=company)
-    with app.test_request_context(), pytest.raises(service.Refused) as refusal:
+    with app.test_request_context(), pytest.raises(Refusal) as refusal:
         service.start(support, other, "ÄRENDE-1", _login_session(support))
-    assert refusal.value.problem == "nested"
+    assert refusal.value.code == "nested"
 
 
 # --- ending ---------------------------------------------------------------------------------
@@ -470,13 +470,14 @@ def test_the_company_admin_sees_the_view_in_the_activity_log(
     )
 
 
-def test_the_viewed_person_sees_the_view_on_their_account_page(
+def test_the_viewed_person_sees_the_view_from_their_account_page(
     app, support, customer, frozen_clock
 ):
     view_as(app.test_client(), support, customer, reason="ÄRENDE-1234")
     own = in_english(app.test_client())
     login_as(own, customer)
-    page = own.get("/account").get_data(as_text=True)
+    assert 'href="/account/support-views"' in own.get("/account").get_data(as_text=True)
+    page = own.get("/account/support-views").get_data(as_text=True)
     assert (
         "Support Sven Support viewed the portal as Anna Kund on 2026-11-02 10:00: ÄRENDE-1234"
         in page

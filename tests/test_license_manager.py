@@ -111,8 +111,8 @@ def test_personal_designation_takes_effect_at_once_and_both_are_told(
 
     assert response.status_code == 302
     db.session.expire_all()
-    assert manager.is_license_manager(successor)
-    assert not manager.is_license_manager(old_manager)
+    assert accounts.is_license_manager(successor)
+    assert not accounts.is_license_manager(old_manager)
     [to_new] = mailbox.to("nina@kund.example")
     [to_old] = mailbox.to("olle@kund.example")
     assert "You now manage the licenses of Kund AB" in to_new.subject
@@ -125,7 +125,7 @@ def test_personal_designation_takes_effect_at_once_and_both_are_told(
 def test_first_designation_tells_the_new_manager(client, admin, mailbox):
     login_as(client, admin)
     choose_person(client, admin.id)
-    assert manager.is_license_manager(admin)
+    assert accounts.is_license_manager(admin)
     assert [mail.recipients for mail in mailbox.messages] == [[admin.email]]
 
 
@@ -135,7 +135,7 @@ def test_member_of_another_company_cannot_be_chosen(client, admin, make_account,
     response = choose_person(client, stranger.id)
     assert response.status_code == 200
     assert "Choose one of your company&#39;s active users." in response.get_data(as_text=True)
-    assert not manager.is_license_manager(stranger)
+    assert not accounts.is_license_manager(stranger)
     assert mailbox.messages == []
 
 
@@ -146,7 +146,7 @@ def test_deactivated_person_cannot_be_chosen(client, admin, mailbox):
     login_as(client, admin)
     assert f'value="{leaver.id}"' not in client.get(PAGE).get_data(as_text=True)
     assert choose_person(client, leaver.id).status_code == 200
-    assert manager.current_manager(admin.company) is None
+    assert accounts.current_manager(admin.company) is None
     assert mailbox.messages == []
 
 
@@ -166,8 +166,8 @@ def test_function_address_is_pending_until_confirmed(
     assert account.name is None
     assert account.company_id == admin.company_id
     assert account.company_role == CompanyRole.MEMBER
-    assert not manager.is_license_manager(account)
-    assert manager.is_license_manager(old_manager)
+    assert not accounts.is_license_manager(account)
+    assert accounts.is_license_manager(old_manager)
     page = client.get(PAGE).get_data(as_text=True)
     assert "Waiting for confirmation" in page
     assert "licenses@kund.example" in page
@@ -179,8 +179,8 @@ def test_function_address_is_pending_until_confirmed(
 
     assert response.status_code == 302
     db.session.expire_all()
-    assert manager.is_license_manager(account)
-    assert not manager.is_license_manager(old_manager)
+    assert accounts.is_license_manager(account)
+    assert not accounts.is_license_manager(old_manager)
     assert manager.pending_change(admin.company) is None
 
 
@@ -273,7 +273,7 @@ def test_confirmation_link_is_valid_for_72_hours(
     assert "This link has expired." in response.get_data(as_text=True)
     assert confirm(anonymous(), link_mail.path()).status_code == 410
     db.session.expire_all()
-    assert manager.is_license_manager(old_manager)
+    assert accounts.is_license_manager(old_manager)
     assert manager.pending_change(admin.company) is None
 
 
@@ -307,12 +307,12 @@ def test_newer_choice_replaces_a_pending_one(client, anonymous, admin, old_manag
     assert "replaced by a newer one" in refused.get_data(as_text=True)
     assert confirm(anonymous(), first_link.path()).status_code == 410
     db.session.expire_all()
-    assert manager.is_license_manager(old_manager)
+    assert accounts.is_license_manager(old_manager)
     # The function account made for the replaced choice was never used: it cannot sign in.
     assert not function_account("first@kund.example").is_active
 
     assert confirm(anonymous(), second_link.path()).status_code == 302
-    assert manager.is_license_manager(function_account("second@kund.example"))
+    assert accounts.is_license_manager(function_account("second@kund.example"))
 
 
 def test_the_same_address_again_sends_a_new_link_and_the_old_one_stops(
@@ -336,7 +336,7 @@ def test_a_confirmation_racing_a_newer_choice_loses(client, admin, old_manager, 
     manager.designate_function_address(admin.company, "second@kund.example", admin)
 
     assert manager.confirm(confirmation, NEW_PASSWORD) == tokens.TokenProblem.CANCELLED
-    assert manager.is_license_manager(old_manager)
+    assert accounts.is_license_manager(old_manager)
 
 
 def test_two_confirmations_of_one_link_take_effect_once(client, admin, mailbox):
@@ -348,7 +348,7 @@ def test_two_confirmations_of_one_link_take_effect_once(client, admin, mailbox):
 
     assert manager.confirm(first, NEW_PASSWORD) is None
     assert manager.confirm(second, "another password entirely") == tokens.TokenProblem.USED
-    assert manager.is_license_manager(function_account("licenses@kund.example"))
+    assert accounts.is_license_manager(function_account("licenses@kund.example"))
 
 
 def test_an_address_chosen_again_after_being_replaced_gets_a_working_link(
@@ -364,7 +364,7 @@ def test_an_address_chosen_again_after_being_replaced_gets_a_working_link(
     assert confirm(anonymous(), second.path()).status_code == 302
     account = function_account("licenses@kund.example")
     assert account.is_active
-    assert manager.is_license_manager(account)
+    assert accounts.is_license_manager(account)
 
 
 def test_choosing_a_person_replaces_a_pending_function_address(
@@ -379,7 +379,7 @@ def test_choosing_a_person_replaces_a_pending_function_address(
 
     assert anonymous().get(link_mail.path()).status_code == 410
     db.session.expire_all()
-    assert manager.is_license_manager(successor)
+    assert accounts.is_license_manager(successor)
     assert manager.pending_change(admin.company) is None
 
 
@@ -395,7 +395,7 @@ def test_choosing_the_current_manager_again_withdraws_the_pending_change(
     assert response.status_code == 302
     assert "The pending change is withdrawn" in client.get(PAGE).get_data(as_text=True)
     assert anonymous().get(link_mail.path()).status_code == 410
-    assert manager.is_license_manager(old_manager)
+    assert accounts.is_license_manager(old_manager)
     assert mailbox.to("olle@kund.example") == []
 
 
@@ -429,7 +429,7 @@ def test_a_confirmed_function_address_can_be_replaced_by_a_person(
     choose_person(client, successor.id)
 
     db.session.expire_all()
-    assert manager.is_license_manager(successor)
+    assert accounts.is_license_manager(successor)
     told = mailbox.to("licenses@kund.example")[-1]
     assert "You no longer manage the licenses" in told.subject
     # A confirmed function account stays: it has a password and may be chosen again.
@@ -461,7 +461,7 @@ def test_address_of_another_company_or_of_staff_is_refused_and_nothing_is_mailed
     assert mailbox.messages == []
     assert db.session.scalar(sa.select(PendingManagerDesignation.id)) is None
     db.session.expire_all()
-    assert manager.is_license_manager(old_manager)
+    assert accounts.is_license_manager(old_manager)
     assert actions(admin.company) == ["manager.designation_refused"]
 
 
@@ -511,14 +511,14 @@ def test_bad_input_is_answered_with_an_error_beside_the_field(client, admin, mai
     assert response.status_code == 200
     assert f'id="{field}-error"' in response.get_data(as_text=True)
     assert mailbox.messages == []
-    assert manager.current_manager(admin.company) is None
+    assert accounts.current_manager(admin.company) is None
 
 
 def test_a_form_without_csrf_token_is_refused(client, admin):
     login_as(client, admin)
     response = client.post(PAGE, data={"choice": "personal", "account": str(admin.id)})
     assert response.status_code == 400
-    assert manager.current_manager(admin.company) is None
+    assert accounts.current_manager(admin.company) is None
 
 
 def test_a_confirmation_with_a_weak_password_keeps_the_link_usable(
@@ -532,7 +532,7 @@ def test_a_confirmation_with_a_weak_password_keeps_the_link_usable(
 
     assert response.status_code == 200
     assert 'id="password-error"' in response.get_data(as_text=True)
-    assert not manager.is_license_manager(function_account("licenses@kund.example"))
+    assert not accounts.is_license_manager(function_account("licenses@kund.example"))
     assert confirm(anonymous(), link_mail.path()).status_code == 302
 
 

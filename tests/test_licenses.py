@@ -10,8 +10,7 @@ from portal import clock
 from portal.audit import AuditEvent
 from portal.db import db
 from portal.licenses import keys
-from portal.licenses.listing import EXPIRING_WITHIN_DAYS
-from portal.licenses.models import License, Product
+from portal.licenses.models import EXPIRING_WITHIN_DAYS, IN_FORCE, License, Product
 from tests.factories import (
     count_queries,
     designate_license_manager,
@@ -368,3 +367,59 @@ def test_reveal_is_post_only(client, company, make_account, make_license):
     license = make_license(company, "safelink")
     login_as(client, make_account("admin", company=company))
     assert client.get(f"/licenses/{license.id}/reveal").status_code == 405
+
+
+# --- the rules of a license's life, in Python and in SQL ---------------------------------------
+
+DAYS = (-400, -61, -60, -1, 0, 1, 59, 60, 61, 400)
+
+
+def _licenses_in_every_shape(company, make_license, today):
+    """Licenses starting, ending and revoked on days around `today`, and perpetual ones."""
+    licenses = []
+    for starts in (-400, 0, 1, 30):
+        for ends in (None, *DAYS):
+            if ends is not None and ends < starts:
+                continue
+            for revoked in (False, True):
+                license = make_license(
+                    company,
+                    valid_from=today + timedelta(days=starts),
+                    valid_until=None if ends is None else today + timedelta(days=ends),
+                    maintenance_until=today + timedelta(days=ends or 10),
+                )
+                if revoked:
+                    license.revoked_dt = clock.now()
+                licenses.append(license)
+    db.session.flush()
+    return licenses
+
+
+def test_the_sql_rules_agree_with_the_python_rules_on_every_shape_of_license(
+    app_ctx, company, make_license
+):
+    today = clock.today()
+    licenses = _licenses_in_every_shape(company, make_license, today)
+    released_on = today - timedelta(days=5)
+    rows = db.session.execute(
+        sa.select(
+            License.id,
+            License.state_expression(today),
+            License.is_active_on(today),
+            License.covers(released_on),
+        ).where(License.company_id == company.id)
+    ).all()
+    in_sql = {
+        license_id: (state, bool(active), bool(covers))
+        for license_id, state, active, covers in rows
+    }
+    for license in licenses:
+        in_python = (
+            license.state_on(today).value,
+            license.is_active_on(today),
+            license.covers(released_on),
+        )
+        assert in_sql[license.id] == in_python, (license.valid_from, license.valid_until)
+    # "In force" is the active rule, in either language.
+    for license in licenses:
+        assert (license.state_on(today) in IN_FORCE) is license.is_active_on(today)

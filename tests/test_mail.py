@@ -46,8 +46,16 @@ def smtp_down(app, monkeypatch):
     return monkeypatch
 
 
+def commit() -> None:
+    """What a request or a job does at its end: commit, and send the committed mails."""
+    with transaction.step():
+        pass
+
+
 def queue_note(recipient="kund@example.com", language="sv", name="Karin"):
-    return mail.queue(recipient, "test_note", language=language, name=name, ends_on=ENDS_ON)
+    return mail.queue(
+        recipient, "portal/mail/test_note", language=language, name=name, ends_on=ENDS_ON
+    )
 
 
 def unsent() -> list[OutboxMail]:
@@ -59,7 +67,7 @@ def test_mail_of_a_committed_transaction_is_delivered_right_after_commit(
 ):
     queue_note("karin@kund.example")
     assert mailbox.messages == []  # nothing leaves before the commit
-    transaction.commit()
+    commit()
     [delivered] = mailbox.to("karin@kund.example")
     assert "Hello Karin," in delivered.text
     assert "<strong>Karin</strong>" in delivered.html
@@ -68,7 +76,7 @@ def test_mail_of_a_committed_transaction_is_delivered_right_after_commit(
 
 def test_delivered_mail_has_subject_sender_and_recipient(app, app_ctx, note_templates, mailbox):
     queue_note("karin@kund.example", language="en")
-    transaction.commit()
+    commit()
     [delivered] = mailbox.messages
     assert delivered.subject == "Your account in the customer portal"
     assert delivered.recipients == ["karin@kund.example"]
@@ -79,7 +87,7 @@ def test_delivered_mail_has_subject_sender_and_recipient(app, app_ctx, note_temp
 def test_mail_is_written_in_the_recipients_language(app_ctx, note_templates, mailbox):
     queue_note("sv@kund.example", language="sv")
     queue_note("en@kund.example", language="en")
-    transaction.commit()
+    commit()
     swedish, english = mailbox.to("sv@kund.example")[0], mailbox.to("en@kund.example")[0]
     assert "2 november 2026" in swedish.text
     assert "November 2, 2026" in english.text
@@ -88,11 +96,11 @@ def test_mail_is_written_in_the_recipients_language(app_ctx, note_templates, mai
 
 
 def test_mail_without_html_template_is_plain_text(app_ctx, make_account, mailbox):
-    from portal.accounts import invitations
+    from portal.accounts import service as accounts
 
     account = make_account("member", password=None)
-    invitations.send_invitation(account, actor_label="test")
-    transaction.commit()
+    accounts.send_invitation(account, actor_label="test")
+    commit()
     [delivered] = mailbox.to(account.email)
     assert delivered.html is None
     assert not delivered.message.is_multipart()
@@ -105,7 +113,7 @@ def test_mail_of_a_rolled_back_transaction_is_never_sent(
     queue_note("rollback@kund.example")
     db.session.flush()
     db.session.rollback()
-    transaction.commit()
+    commit()
     frozen_clock.advance(timedelta(hours=2))
     outbox.retry_due()
     assert mailbox.messages == []
@@ -117,7 +125,7 @@ def test_mail_of_a_rolled_back_savepoint_is_never_sent(app_ctx, note_templates, 
     queue_note("savepoint@kund.example")
     db.session.flush()
     savepoint.rollback()
-    transaction.commit()
+    commit()
     assert mailbox.messages == []
 
 
@@ -130,7 +138,7 @@ def test_mail_queued_before_a_rolled_back_savepoint_still_goes_out_at_commit(
     queue_note("dropped@kund.example")
     db.session.flush()
     savepoint.rollback()
-    transaction.commit()
+    commit()
     assert [m.recipients for m in mailbox.messages] == [["kept@kund.example"]]
 
 
@@ -139,7 +147,7 @@ def test_mail_of_a_released_savepoint_waits_for_the_outer_commit(app_ctx, note_t
         queue_note("nested@kund.example")
     mail.deliver_committed()
     assert mailbox.messages == []
-    transaction.commit()
+    commit()
     assert len(mailbox.to("nested@kund.example")) == 1
 
 
@@ -147,7 +155,7 @@ def test_mail_stays_in_outbox_when_smtp_server_is_unreachable(
     app_ctx, note_templates, smtp_down, mailbox, frozen_clock
 ):
     queue_note("later@kund.example")
-    transaction.commit()
+    commit()
     [waiting] = unsent()
     assert waiting.attempts == 1
     assert waiting.next_attempt_dt > frozen_clock.now()
@@ -159,7 +167,7 @@ def test_retry_waits_for_the_back_off_before_trying_again(
     app_ctx, note_templates, smtp_down, mailbox, frozen_clock
 ):
     queue_note("later@kund.example")
-    transaction.commit()
+    commit()
     smtp_down.undo()
     assert outbox.retry_due() == 0
     assert mailbox.messages == []
@@ -170,7 +178,7 @@ def test_retry_sends_the_waiting_mail_once_the_server_is_back(
     app_ctx, note_templates, smtp_down, mailbox, frozen_clock
 ):
     queue_note("later@kund.example")
-    transaction.commit()
+    commit()
     smtp_down.undo()
     frozen_clock.advance(timedelta(minutes=2))
     assert outbox.retry_due() == 1
@@ -182,7 +190,7 @@ def test_each_failed_attempt_waits_longer(
     app_ctx, note_templates, smtp_down, mailbox, frozen_clock
 ):
     queue_note("later@kund.example")
-    transaction.commit()
+    commit()
     [waiting] = unsent()
     first_wait = waiting.next_attempt_dt - frozen_clock.now()
     frozen_clock.advance(first_wait)
@@ -206,7 +214,7 @@ def test_mail_retry_command_sends_due_mails(
     app_ctx, runner, note_templates, smtp_down, mailbox, frozen_clock
 ):
     queue_note("later@kund.example")
-    transaction.commit()
+    commit()
     smtp_down.undo()
     frozen_clock.advance(timedelta(minutes=5))
     result = runner.invoke(args=["mail", "retry"])
@@ -220,7 +228,7 @@ def test_console_mode_prints_the_mail_instead_of_sending(
 ):
     monkeypatch.setitem(app.config, "PORTAL_MAIL_URL", "console")
     queue_note("console@kund.example", language="en")
-    transaction.commit()
+    commit()
     printed = capsys.readouterr().err
     assert "To: console@kund.example" in printed
     assert "Subject: Your account in the customer portal" in printed
@@ -233,8 +241,10 @@ def test_subject_with_a_line_break_is_sent_on_one_line(app_ctx, monkeypatch, app
     monkeypatch.setattr(
         app.jinja_env, "loader", ChoiceLoader([DictLoader(templates), app.jinja_env.loader])
     )
-    mail.queue("one@kund.example", "test_subject", name="Evil AB\nBcc: spy@evil.example")
-    transaction.commit()
+    mail.queue(
+        "one@kund.example", "portal/mail/test_subject", name="Evil AB\nBcc: spy@evil.example"
+    )
+    commit()
     [delivered] = mailbox.messages
     assert delivered.subject == "Note for Evil AB Bcc: spy@evil.example"
     assert delivered.recipients == ["one@kund.example"]
@@ -293,7 +303,7 @@ def test_password_is_never_sent_to_a_server_without_starttls(
     url = f"smtp://portal:s3cret@127.0.0.1:{controller.port}"
     monkeypatch.setitem(app.config, "PORTAL_MAIL_URL", url)
     queue_note("tls@kund.example")
-    transaction.commit()
+    commit()
     assert authenticator.logins == []
     assert controller.handler.messages == []
     [waiting] = unsent()
@@ -335,7 +345,7 @@ def test_smtps_refuses_a_server_whose_certificate_cannot_be_verified(
     controller = smtps_with_self_signed_certificate
     monkeypatch.setitem(app.config, "PORTAL_MAIL_URL", f"smtps://127.0.0.1:{controller.port}")
     queue_note("tls@kund.example")
-    transaction.commit()
+    commit()
     assert controller.handler.messages == []
     [waiting] = unsent()
     assert "certificate" in waiting.last_error.lower()

@@ -7,11 +7,11 @@ import pytest
 import sqlalchemy as sa
 
 from portal import clock
+from portal import news as service
 from portal.audit import AuditEvent
 from portal.db import db
 from portal.downloads.models import DownloadRecord
-from portal.news import service
-from portal.news.models import News
+from portal.news import News
 from tests.factories import count_queries, in_english, login_as, make_release, post
 
 MAX_DASHBOARD_QUERIES = 6

@@ -46,7 +46,7 @@ def wheel_names(wheel) -> set[str]:
     [
         "portal/templates/portal/base.html",
         "portal/templates/portal/macros/forms.html",
-        "portal/templates/portal/mail/invitation.txt",
+        "portal/templates/portal/accounts/mail/invitation.txt",
         "portal/static/portal.css",
         "portal/translations/sv/LC_MESSAGES/messages.mo",
         "portal/migrations/env.py",

@@ -2,7 +2,7 @@
 
 import pytest
 
-from portal.privacy.register import BOOKKEEPING_YEARS, REGISTER
+from portal.register import BOOKKEEPING_YEARS, REGISTER
 from tests.factories import in_english
 
 

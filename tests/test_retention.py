@@ -16,22 +16,28 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from portal import audit, clock
+from portal import audit, clock, register
 from portal.accounts import tokens
-from portal.accounts.models import Account, AccountKind, LoginSession
-from portal.accounts.tokens import AccountToken, TokenPurpose
-from portal.accounts.twofactor import RecoveryCode, TwoFactorSecret
+from portal.accounts.models import (
+    Account,
+    AccountKind,
+    AccountToken,
+    LicenseManagerDesignation,
+    LoginSession,
+    RecoveryCode,
+    TokenPurpose,
+    TwoFactorSecret,
+)
+from portal.accounts.pseudonyms import pseudonym
 from portal.audit import AuditEvent
 from portal.companies import service as companies
 from portal.companies.models import Company
 from portal.contacts import consent
-from portal.contacts.consent import ConsentRecord, RecordedBy
-from portal.contacts.erasure import pseudonym
-from portal.contacts.models import Contact
+from portal.contacts.models import ConsentRecord, Contact, RecordedBy
 from portal.db import db
 from portal.downloads.models import DownloadRecord
-from portal.licenses.models import License, LicenseManagerDesignation
-from portal.privacy import register
+from portal.licenses.models import License
+from portal.refusals import Refusal
 from portal.retention import lease
 from portal.retention import purge as retention
 from portal.retention.models import RetentionRun, RunStatus
@@ -246,7 +252,9 @@ def test_mails_to_purged_addresses_are_removed_from_the_outbox(ended_company, ma
     anna = person(ended_company)
     customer = make_account("member")
     for account in (anna, customer):
-        mail.queue(account.email, "invitation", account=account, link="x", hours=72)
+        mail.queue(
+            account.email, "portal/accounts/mail/invitation", account=account, link="x", hours=72
+        )
     db.session.commit()
 
     report = run()
@@ -446,7 +454,7 @@ def test_the_report_holds_counts_and_no_personal_data(ended_company):
 def test_the_purge_refuses_while_another_process_holds_the_lock(ended_company):
     person(ended_company)
     assert lease.acquire(lease.RETENTION, "elsewhere:1:abcd", 600)
-    with pytest.raises(retention.PurgeRefused):
+    with pytest.raises(Refusal):
         run()
     assert accounts_of(ended_company) == 1
 
@@ -467,7 +475,7 @@ def test_a_failing_purge_stores_a_failed_report_and_keeps_the_batch(ended_compan
     def broken(ids):
         raise RuntimeError("anna@example.com could not be pseudonymised")
 
-    monkeypatch.setattr(retention.erasure, "pseudonymise_accounts", broken)
+    monkeypatch.setattr(retention, "pseudonymise_accounts", broken)
     with pytest.raises(RuntimeError):
         run()
     assert rows_about(anna.id)["accounts"] == 1

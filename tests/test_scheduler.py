@@ -19,6 +19,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from portal import clock
 from portal.accounts.models import Account
 from portal.db import db
+from portal.licenses import notices
+from portal.mail import outbox
 from portal.retention import lease, scheduler
 from portal.retention.models import RetentionRun, RunStatus
 from portal.retention.scheduler import PortalScheduler, last_scheduled_purge, purge_was_missed
@@ -125,11 +127,11 @@ def test_the_jobs_run_at_their_times_in_stockholm_coalesced_with_a_misfire_grace
     assert isinstance(jobs["retention_purge"].trigger, CronTrigger)
 
 
-def test_every_job_target_is_a_function_of_the_portal():
-    targets = {job.id: scheduler._import(job.target) for job in scheduler.JOBS}
-    assert targets["license_notices"].__name__ == "run_notices"
-    assert targets["mail_retry"].__name__ == "retry_due"
-    assert targets["retention_purge"] is scheduler.scheduled_purge
+def test_every_job_runs_a_function_of_the_portal():
+    jobs = {job.id: job.run for job in scheduler.JOBS}
+    assert jobs["license_notices"] is notices.run_notices
+    assert jobs["mail_retry"] is outbox.retry_due
+    assert jobs["retention_purge"] is scheduler.scheduled_purge
 
 
 # --- one active scheduler -----------------------------------------------------------------------
@@ -139,9 +141,9 @@ def test_only_the_scheduler_holding_the_lease_runs_jobs(make_scheduler):
     first, second = make_scheduler(), make_scheduler()
     assert first.keep_lease() is True
     assert second.keep_lease() is False
-    second.runner("tests.test_scheduler:record_call")()
+    second.runner(record_call)()
     assert calls == []
-    first.runner("tests.test_scheduler:record_call")()
+    first.runner(record_call)()
     assert calls == ["ran"]
 
 
@@ -173,7 +175,7 @@ def test_a_stopped_scheduler_hands_the_lease_over_at_once(make_scheduler):
     assert second.keep_lease() is True
 
 
-def test_a_failing_job_is_rolled_back_and_the_scheduler_carries_on(make_scheduler, monkeypatch):
+def test_a_failing_job_is_rolled_back_and_the_scheduler_carries_on(make_scheduler):
     instance = make_scheduler()
     instance.keep_lease()
 
@@ -181,8 +183,7 @@ def test_a_failing_job_is_rolled_back_and_the_scheduler_carries_on(make_schedule
         db.session.add(factories.make_company("Halvfärdig AB"))
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(scheduler, "_import", lambda target: broken)
-    instance.runner("anything:broken")()
+    instance.runner(broken)()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Account)) == 0
     from portal.companies.models import Company
 
@@ -286,7 +287,7 @@ def tick():
 
 scheduler.JOBS = (
     *scheduler.JOBS,
-    scheduler.Job("test_tick", "sitecustomize:tick", lambda: IntervalTrigger(seconds=1)),
+    scheduler.Job("test_tick", tick, lambda: IntervalTrigger(seconds=1)),
 )
 """
 LEASE_SECONDS = 3

@@ -39,14 +39,13 @@ from portal import create_app
 from portal.accounts import service as accounts
 from portal.accounts.models import CompanyRole
 from portal.companies import service as companies
-from portal.transaction import commit
+from portal import transaction
 
 app = create_app()
-with app.app_context():
+with app.app_context(), transaction.step():
     company = companies.add_company("Två Instanser AB", "556677-8899", actor_label="test")
     accounts.add_account({EMAIL!r}, company=company, company_role=CompanyRole.MEMBER,
                          name="Anna Instans", password={PASSWORD!r}, actor_label="test")
-    commit()
 """
 
 pytestmark = [

@@ -138,6 +138,6 @@ def test_customers_do_not_find_the_staff_pages(client, acme):
 
 
 def acme_account(company):
-    from portal.accounts import members
+    from portal.members import service as members
 
     return members.company_accounts(company.id)[0]

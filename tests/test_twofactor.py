@@ -10,11 +10,11 @@ import sqlalchemy as sa
 
 from portal import clock
 from portal.accounts import twofactor
-from portal.accounts.models import LoginSession
-from portal.accounts.twofactor import RecoveryCode, TwoFactorSecret
-from portal.accounts.twofactor_views import MAX_FAILURES
+from portal.accounts.models import LoginSession, RecoveryCode, TwoFactorSecret
 from portal.audit import AuditEvent
 from portal.db import db
+from portal.refusals import Refusal
+from portal.signin.service import MAX_FAILURES
 from tests.factories import (
     PASSWORD,
     TOTP_SECRET,
@@ -473,7 +473,7 @@ def test_staff_may_not_turn_2fa_off(client, make_account):
     assert post(client, DISABLE, data).status_code == 403
     assert twofactor.is_enabled(account)
     assert "cannot be turned off" in client.get(MANAGE).get_data(as_text=True)
-    with pytest.raises(twofactor.TwoFactorError):
+    with pytest.raises(Refusal):
         twofactor.disable(account)
 
 
@@ -514,13 +514,13 @@ def test_turning_2fa_off_needs_a_valid_code(client, customer_with_2fa, frozen_cl
 
 
 def test_a_staff_invitation_leads_to_two_factor_enrolment_not_a_session(app, make_account, mailbox):
-    from portal.accounts import invitations
-    from portal.transaction import commit
+    from portal import transaction
+    from portal.accounts import service as accounts
     from tests.factories import csrf_token
 
     staff = make_account("support", password=None)
-    invitations.send_invitation(staff, actor_label="test")
-    commit()
+    with transaction.step():
+        accounts.send_invitation(staff, actor_label="test")
     [mail] = mailbox.to(staff.email)
     browser = app.test_client()
     token = csrf_token(browser, mail.path())

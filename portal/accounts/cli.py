@@ -2,11 +2,10 @@ import sys
 
 import click
 
-from portal.accounts import invitations, service
+from portal.accounts import service
 from portal.accounts.models import AccountKind, CompanyRole, StaffRole
-from portal.cli import PortalGroup, fail
-from portal.companies.cli import CLI_ACTOR, company_or_fail
-from portal.transaction import commit
+from portal.commands import CLI_ACTOR, PortalGroup, fail
+from portal.companies.service import company_or_refuse
 
 user_cli = PortalGroup("user", help="Login accounts.")
 
@@ -29,26 +28,22 @@ def add(email, company_id, role, staff, name, is_function, password_stdin):
         fail("--role is for company accounts; staff accounts take --staff only")
     if is_function and name:
         fail("a function account (--function) is an address, not a person: leave out --name")
-    company = company_or_fail(company_id) if company_id is not None else None
+    company = company_or_refuse(company_id) if company_id is not None else None
     password = None
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
         if not password:
             fail("no password on standard input")
-    try:
-        account = service.add_account(
-            email,
-            company=company,
-            company_role=CompanyRole(role) if role else None,
-            staff_role=StaffRole(staff) if staff else None,
-            kind=AccountKind.FUNCTION if is_function else AccountKind.PERSONAL,
-            name=name,
-            password=password,
-            actor_label=CLI_ACTOR,
-        )
-    except service.AccountError as error:
-        fail(str(error))
+    account = service.add_account(
+        email,
+        company=company,
+        company_role=CompanyRole(role) if role else None,
+        staff_role=StaffRole(staff) if staff else None,
+        kind=AccountKind.FUNCTION if is_function else AccountKind.PERSONAL,
+        name=name,
+        password=password,
+        actor_label=CLI_ACTOR,
+    )
     if password is None:
-        invitations.send_invitation(account, actor_label=CLI_ACTOR)
-    commit()
+        service.send_invitation(account, actor_label=CLI_ACTOR)
     click.echo(account.id)

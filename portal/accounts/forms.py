@@ -1,23 +1,42 @@
+"""Forms of a person's own account: profile, password, email address and second factor."""
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField
-from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+from wtforms import EmailField, PasswordField, SelectField, StringField, TelField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
-from portal.accounts import passwords
+from portal import phone
+from portal.accounts import passwords, service
+from portal.accounts.models import Account
+from portal.emails import EMAIL_MAX_LENGTH, normalize_email
+from portal.i18n import language_choices
+from portal.refusals import Refusal
 
 
-class LoginForm(FlaskForm):
-    email = EmailField(
-        _l("Email address"),
-        validators=[DataRequired(_l("Enter your email address.")), Length(max=254)],
-        render_kw={"autocomplete": "username", "spellcheck": "false"},
+def valid_address(field) -> str:
+    """The field's address normalised, or its ValidationError."""
+    try:
+        return normalize_email(field.data)
+    except Refusal as refusal:
+        raise ValidationError(str(refusal)) from None
+
+
+class ProfileForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
+    phone = TelField(
+        _l("Phone"),
+        validators=[Optional(), Length(max=40)],
+        description=_l("For example 070-123 45 67, or with a country code: +47 22 12 34 56."),
+        render_kw={"autocomplete": "tel"},
     )
-    password = PasswordField(
-        _l("Password"),
-        validators=[DataRequired(_l("Enter your password.")), Length(max=1024)],
-        render_kw={"autocomplete": "current-password"},
-    )
-    remember = BooleanField(_l("Keep me signed in for 30 days on this device"))
+    language = SelectField(_l("Language"), choices=language_choices())
+
+    def validate_phone(self, field):
+        if field.data:
+            try:
+                phone.to_e164(field.data)
+            except phone.InvalidPhoneNumber:
+                raise ValidationError(_l("Enter a phone number like 070-123 45 67.")) from None
 
 
 class NewPasswordForm(FlaskForm):
@@ -46,3 +65,123 @@ class NewPasswordForm(FlaskForm):
         problem = passwords.policy_problem(field.data or "", email=self._email)
         if problem:
             raise ValidationError(str(problem))
+
+
+def _current_password_field():
+    return PasswordField(
+        _l("Current password"),
+        validators=[DataRequired(_l("Enter your current password.")), Length(max=1024)],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
+class _ChecksCurrentPassword:
+    """Checks `current_password` against the account's hash; remembers a wrong one."""
+
+    wrong_current_password = False
+
+    def validate_current_password(self, field):
+        if not passwords.verify(self._account.password_hash, field.data or ""):
+            self.wrong_current_password = True
+            raise ValidationError(_l("The current password is wrong."))
+
+
+class ChangePasswordForm(_ChecksCurrentPassword, NewPasswordForm):
+    current_password = _current_password_field()
+
+    def __init__(self, *args, account: Account, **kwargs):
+        super().__init__(*args, email=account.email, **kwargs)
+        self._account = account
+
+    def __iter__(self):
+        # Inherited fields come first by definition order; the page asks for the current first.
+        current = self._fields["current_password"]
+        return iter([current, *(f for f in self._fields.values() if f is not current)])
+
+
+class EmailChangeForm(_ChecksCurrentPassword, FlaskForm):
+    email = EmailField(
+        _l("New email address"),
+        validators=[DataRequired(_l("Enter the new email address.")), Length(max=EMAIL_MAX_LENGTH)],
+        render_kw={"autocomplete": "email", "spellcheck": "false"},
+        description=_l(
+            "We send a link to this address; the change takes effect when you follow it."
+        ),
+    )
+    current_password = _current_password_field()
+
+    def __init__(self, *args, account: Account, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._account = account
+        self.normalized_email: str | None = None
+
+    def validate_email(self, field):
+        address = valid_address(field)
+        if address == self._account.email:
+            raise ValidationError(_l("This is already the address of your account."))
+        other = service.find_by_email(address)
+        if other is not None and other.id != self._account.id:
+            raise ValidationError(_l("Another account uses this address. Choose another one."))
+        self.normalized_email = address
+
+
+# Longer than any code with spaces or dashes typed in; anything longer is a mistake.
+CODE_MAX_LENGTH = 40
+
+_CODE_INPUT = {
+    "autocomplete": "one-time-code",
+    "autocapitalize": "none",
+    "spellcheck": "false",
+}
+
+
+def _code_field(label, hint):
+    return StringField(
+        label,
+        validators=[
+            DataRequired(_l("Enter the code.")),
+            Length(max=CODE_MAX_LENGTH, message=_l("The code is too long. Check what you typed.")),
+        ],
+        render_kw=dict(_CODE_INPUT),
+        description=hint,
+    )
+
+
+class SecondStepForm(FlaskForm):
+    """The second step of signing in: a code from the app, or one of the recovery codes."""
+
+    code = _code_field(
+        _l("Code"),
+        _l(
+            "The 6 digits your authenticator app shows now. If you do not have the app at hand,"
+            " enter one of your recovery codes instead."
+        ),
+    )
+
+
+class ConfirmEnrolmentForm(FlaskForm):
+    code = _code_field(
+        _l("Code from the app"),
+        _l("The 6 digits the app shows after you have added the key."),
+    )
+
+
+class DisableForm(FlaskForm):
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(_l("Enter your password.")), Length(max=1024)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    code = _code_field(
+        _l("Code"),
+        _l("The 6 digits your authenticator app shows now, or one of your recovery codes."),
+    )
+
+
+class RegenerateForm(FlaskForm):
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(_l("Enter your password.")), Length(max=1024)],
+        render_kw={"autocomplete": "current-password"},
+        description=_l("Your old recovery codes stop working when the new ones are made."),
+    )

@@ -1,5 +1,8 @@
+"""The accounts' tables: logins, their sessions, mailed links, second factors and company roles."""
+
 import enum
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -103,3 +106,82 @@ class LoginSession(db.Model):
     revoked_dt: Mapped[datetime | None]
 
     account: Mapped[Account] = relationship(lazy="joined", innerjoin=True)
+
+
+class TokenPurpose(enum.StrEnum):
+    INVITATION = "invitation"
+    PASSWORD_RESET = "password_reset"  # noqa: S105 (a purpose, not a password)
+    EMAIL_CHANGE = "email_change"
+    MANAGER_CONFIRMATION = "manager_confirmation"
+
+
+class AccountToken(db.Model):
+    __tablename__ = "account_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    purpose: Mapped[TokenPurpose] = mapped_column(enum_column(TokenPurpose))
+    account_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    created_dt: Mapped[datetime] = mapped_column(default=clock.now)
+    expires_dt: Mapped[datetime]
+    used_dt: Mapped[datetime | None]
+    cancelled_dt: Mapped[datetime | None]
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+    payload: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+
+    account: Mapped[Account] = relationship(foreign_keys=[account_id], lazy="joined")
+
+    @property
+    def is_usable(self) -> bool:
+        return self.used_dt is None and self.cancelled_dt is None and clock.now() < self.expires_dt
+
+
+class TwoFactorSecret(db.Model):
+    """An account's TOTP secret; two-factor is on once the secret is confirmed with a code."""
+
+    __tablename__ = "twofactor_secrets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), unique=True
+    )
+    secret: Mapped[str] = mapped_column(sa.String(64))
+    created_dt: Mapped[datetime] = mapped_column(default=clock.now)
+    confirmed_dt: Mapped[datetime | None]
+    # The time step of the last accepted code: codes of this step or earlier are refused.
+    last_used_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+
+
+class RecoveryCode(db.Model):
+    """A single-use code that stands in for the authenticator app; only its hash is stored."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(sa.String(64))
+    created_dt: Mapped[datetime] = mapped_column(default=clock.now)
+    used_dt: Mapped[datetime | None]
+
+    __table_args__ = (sa.UniqueConstraint("account_id", "code_hash"),)
+
+
+class LicenseManagerDesignation(db.Model):
+    """Which account of a company manages its licenses (one per company)."""
+
+    __tablename__ = "license_manager_designations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("companies.id", ondelete="CASCADE"), unique=True
+    )
+    account_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    designated_dt: Mapped[datetime] = mapped_column(default=clock.now)

@@ -38,7 +38,8 @@ def spend_verification_time() -> None:
 @cache
 def common_passwords() -> frozenset[str]:
     """The 30,000 most common passwords of zxcvbn's frequency list, loaded once."""
-    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+    # 12 MB of word lists: loaded on the first password check, not in every process that starts.
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS  # noqa: PLC0415
 
     return frozenset(FREQUENCY_LISTS["passwords"])
 

@@ -1,26 +1,24 @@
-"""Account rules that a view, a command and a job share: creating and authenticating accounts."""
+"""Account rules that a view, a command and a job share: creating, finding and authenticating
+accounts, and which account manages a company's licenses."""
 
 import sqlalchemy as sa
-from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
 
-from portal import audit
-from portal.accounts import passwords
-from portal.accounts.models import Account, AccountKind, CompanyRole, StaffRole
+from portal import access, audit, mail
+from portal.accounts import passwords, tokens
+from portal.accounts.models import (
+    Account,
+    AccountKind,
+    CompanyRole,
+    LicenseManagerDesignation,
+    StaffRole,
+    TokenPurpose,
+)
 from portal.companies.models import Company
 from portal.db import db
-
-
-class AccountError(ValueError):
-    """An account request that cannot be carried out; the message says why."""
-
-
-def normalize_email(address: str) -> str:
-    """Syntax-checked (no network look-up) and lower-cased: one address, one account."""
-    try:
-        result = validate_email(address.strip(), check_deliverability=False)
-    except EmailNotValidError as error:
-        raise AccountError(f"{address!r} is not a valid email address: {error}") from None
-    return result.normalized.lower()
+from portal.emails import normalize_email
+from portal.refusals import Refusal
+from portal.urls import external_url
 
 
 def find_by_email(address: str) -> Account | None:
@@ -30,8 +28,8 @@ def find_by_email(address: str) -> Account | None:
 def find_by_valid_email(address: str | None) -> Account | None:
     """The account of a typed address, or None when there is none or it is no address at all."""
     try:
-        return find_by_email(normalize_email(address or ""))
-    except AccountError:
+        return find_by_email(normalize_email(address))
+    except Refusal:
         return None
 
 
@@ -49,15 +47,19 @@ def add_account(
 ) -> Account:
     address = normalize_email(email)
     if (company is None) == (staff_role is None):
-        raise AccountError("an account belongs either to a company or to the staff")
+        raise Refusal(_l("An account belongs either to a company or to the staff."))
     if company is not None and company_role is None:
-        raise AccountError("a company account needs a role, member or admin")
+        raise Refusal(_l("A company account needs a role, member or admin."), field="role")
     if find_by_email(address) is not None:
-        raise AccountError(f"an account with the address {address} already exists")
+        raise Refusal(
+            _l("An account with the address %(email)s already exists.", email=address),
+            field="email",
+            code="duplicate_email",
+        )
     if password is not None:
         problem = passwords.policy_problem(password, email=address)
         if problem:
-            raise AccountError(str(problem))
+            raise Refusal(problem, field="password", code="weak_password")
     account = Account(
         email=address,
         company=company,
@@ -84,7 +86,7 @@ def authenticate(email: str, password: str) -> Account | None:
     """The account if the address and password match an active account; same cost either way."""
     try:
         address = normalize_email(email)
-    except AccountError:
+    except Refusal:
         passwords.spend_verification_time()
         return None
     account = find_by_email(address)
@@ -96,3 +98,72 @@ def authenticate(email: str, password: str) -> Account | None:
     if passwords.needs_rehash(account.password_hash):
         account.password_hash = passwords.hash_password(password)
     return account
+
+
+def account_names(events) -> dict[int, str]:
+    """Names of the accounts that acted, or were acted as, in audit events (removed ones absent)."""
+    ids = {e.actor_account_id for e in events if e.actor_account_id}
+    ids |= {e.acting_as_account_id for e in events if e.acting_as_account_id}
+    if not ids:
+        return {}
+    query = sa.select(Account.id, sa.func.coalesce(Account.name, Account.email)).where(
+        Account.id.in_(ids)
+    )
+    return dict(db.session.execute(query).all())
+
+
+# --- the license manager: the account the company admin chose (see portal.licenses.manager) ----
+
+
+def is_license_manager(account) -> bool:
+    return (
+        db.session.scalar(
+            sa.select(LicenseManagerDesignation.id).where(
+                LicenseManagerDesignation.account_id == account.id,
+                LicenseManagerDesignation.company_id == account.company_id,
+            )
+        )
+        is not None
+    )
+
+
+def current_designation(company: Company) -> LicenseManagerDesignation | None:
+    return db.session.scalar(
+        sa.select(LicenseManagerDesignation).where(
+            LicenseManagerDesignation.company_id == company.id
+        )
+    )
+
+
+def current_manager(company: Company) -> Account | None:
+    return db.session.scalar(
+        sa.select(Account)
+        .join(LicenseManagerDesignation, LicenseManagerDesignation.account_id == Account.id)
+        .where(
+            LicenseManagerDesignation.company_id == company.id,
+            Account.company_id == company.id,
+        )
+    )
+
+
+LICENSE_MANAGER_OR_ADMIN = access.Rule(
+    "license manager or company admin",
+    lambda account: (
+        access.customer(account) and (account.is_company_admin or is_license_manager(account))
+    ),
+)
+
+
+def send_invitation(account: Account, *, invited_by: Account | None = None, actor_label=None):
+    """An invitation: a mailed link (72 hours) to choose the password of an account without one."""
+    token = tokens.issue(account, TokenPurpose.INVITATION, created_by=invited_by)
+    mail.queue(
+        account.email,
+        "portal/accounts/mail/invitation",
+        language=account.language,
+        account=account,
+        invited_by=invited_by,
+        link=external_url("portal.signin.accept_invitation", token=token),
+        hours=tokens.lifetime_hours(TokenPurpose.INVITATION),
+    )
+    audit.record("invitation.sent", actor=invited_by, actor_label=actor_label, subject=account)

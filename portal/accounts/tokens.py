@@ -6,23 +6,16 @@ Only the SHA-256 of a token is stored; the token itself exists in the mail alone
 import enum
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from flask import render_template
+from flask_babel import lazy_gettext as _l
 
-from portal import clock
-from portal.accounts.models import Account
-from portal.db import db, enum_column
-
-
-class TokenPurpose(enum.StrEnum):
-    INVITATION = "invitation"
-    PASSWORD_RESET = "password_reset"  # noqa: S105 (a purpose, not a password)
-    EMAIL_CHANGE = "email_change"
-    MANAGER_CONFIRMATION = "manager_confirmation"
-
+from portal import clock, http
+from portal.accounts.models import Account, AccountToken, TokenPurpose
+from portal.db import db
 
 LIFETIMES = {
     TokenPurpose.INVITATION: timedelta(hours=72),
@@ -32,36 +25,31 @@ LIFETIMES = {
 }
 
 
-class AccountToken(db.Model):
-    __tablename__ = "account_tokens"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    purpose: Mapped[TokenPurpose] = mapped_column(enum_column(TokenPurpose))
-    account_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
-    )
-    created_dt: Mapped[datetime] = mapped_column(default=clock.now)
-    expires_dt: Mapped[datetime]
-    used_dt: Mapped[datetime | None]
-    cancelled_dt: Mapped[datetime | None]
-    created_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("accounts.id", ondelete="SET NULL")
-    )
-    payload: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
-
-    account: Mapped[Account] = relationship(foreign_keys=[account_id], lazy="joined")
-
-    @property
-    def is_usable(self) -> bool:
-        return self.used_dt is None and self.cancelled_dt is None and clock.now() < self.expires_dt
-
-
 class TokenProblem(enum.StrEnum):
     UNKNOWN = "unknown"
     USED = "used"
     EXPIRED = "expired"
     CANCELLED = "cancelled"
+
+
+PROBLEM_TEXTS = {
+    TokenProblem.UNKNOWN: _l("This link is not valid. Check that you copied all of it."),
+    TokenProblem.USED: _l("This link has already been used. Each link works once."),
+    TokenProblem.EXPIRED: _l("This link has expired. Ask for a new one."),
+    TokenProblem.CANCELLED: _l("This link has been replaced by a newer one or cancelled."),
+}
+
+
+def problem_page(problem: TokenProblem, message=None, status: int | None = None):
+    """The page a mailed link answers when it cannot be used (private: the link is a secret)."""
+    html = render_template(
+        "portal/accounts/link_problem.html", message=message or PROBLEM_TEXTS[problem]
+    )
+    return http.private(html, status or (404 if problem == TokenProblem.UNKNOWN else 410))
+
+
+def lifetime_minutes(purpose: TokenPurpose) -> int:
+    return int(LIFETIMES[purpose].total_seconds() // 60)
 
 
 def _hash(token: str) -> str:

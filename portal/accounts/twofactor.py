@@ -16,11 +16,12 @@ from datetime import datetime
 
 import pyotp
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from flask_babel import lazy_gettext as _l
 
 from portal import audit, clock, mail
-from portal.accounts.models import Account
+from portal.accounts.models import Account, RecoveryCode, TwoFactorSecret
 from portal.db import db
+from portal.refusals import Refusal
 
 ISSUER = "Kundportalen"
 VALID_WINDOW = 1  # time steps accepted either side of the current one
@@ -31,42 +32,6 @@ RECOVERY_CODE_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
 
 _TOTP_PATTERN = re.compile(r"[0-9]{6}")
 _RECOVERY_PATTERN = re.compile(rf"[{RECOVERY_CODE_ALPHABET}]{{{RECOVERY_CODE_LENGTH}}}")
-
-
-class TwoFactorError(ValueError):
-    """A two-factor request that cannot be carried out; the message says why."""
-
-
-class TwoFactorSecret(db.Model):
-    """An account's TOTP secret; two-factor is on once the secret is confirmed with a code."""
-
-    __tablename__ = "twofactor_secrets"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("accounts.id", ondelete="CASCADE"), unique=True
-    )
-    secret: Mapped[str] = mapped_column(sa.String(64))
-    created_dt: Mapped[datetime] = mapped_column(default=clock.now)
-    confirmed_dt: Mapped[datetime | None]
-    # The time step of the last accepted code: codes of this step or earlier are refused.
-    last_used_step: Mapped[int | None] = mapped_column(sa.BigInteger)
-
-
-class RecoveryCode(db.Model):
-    """A single-use code that stands in for the authenticator app; only its hash is stored."""
-
-    __tablename__ = "recovery_codes"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
-    )
-    code_hash: Mapped[str] = mapped_column(sa.String(64))
-    created_dt: Mapped[datetime] = mapped_column(default=clock.now)
-    used_dt: Mapped[datetime | None]
-
-    __table_args__ = (sa.UniqueConstraint("account_id", "code_hash"),)
 
 
 # --- questions -------------------------------------------------------------------------------
@@ -130,7 +95,7 @@ def start_enrolment(account: Account) -> TwoFactorSecret:
     """
     record = secret_record(account)
     if record is not None and record.confirmed_dt is not None:
-        raise TwoFactorError("two-factor authentication is already on for this account")
+        raise Refusal(_l("Two-factor authentication is already on."), code="twofactor_on")
     if record is None:
         record = TwoFactorSecret(account_id=account.id, secret=pyotp.random_base32())
         db.session.add(record)
@@ -145,7 +110,7 @@ def confirm_enrolment(account: Account, code: str | None) -> list[str] | None:
     """
     record = secret_record(account)
     if record is None or record.confirmed_dt is not None:
-        raise TwoFactorError("there is no enrolment to confirm")
+        raise Refusal(_l("There is no enrolment to confirm."), code="no_enrolment")
     if not _accept_code(record, code):
         return None
     record.confirmed_dt = clock.now()
@@ -158,9 +123,11 @@ def confirm_enrolment(account: Account, code: str | None) -> list[str] | None:
 def disable(account: Account, *, actor=None) -> None:
     """Turn two-factor off (customers only) and forget the secret and the recovery codes."""
     if is_required(account):
-        raise TwoFactorError("staff accounts must keep two-factor authentication")
+        raise Refusal(
+            _l("Staff accounts must keep two-factor authentication."), code="twofactor_required"
+        )
     if not is_enabled(account):
-        raise TwoFactorError("two-factor authentication is not on for this account")
+        raise Refusal(_l("Two-factor authentication is not on."), code="twofactor_off")
     _delete_all(account)
     audit.record("2fa.disabled", actor=actor or account, subject=account)
     _notify(account, "disabled")
@@ -170,7 +137,7 @@ def _notify(account: Account, change: str) -> None:
     """The owner hears of every change to their second factor, in case it was not them."""
     mail.queue(
         account.email,
-        "twofactor_changed",
+        "portal/accounts/mail/twofactor_changed",
         language=account.language,
         account=account,
         change=change,
@@ -248,7 +215,7 @@ def _new_recovery_codes(account: Account) -> list[str]:
 def regenerate_recovery_codes(account: Account) -> list[str]:
     """New recovery codes replace all the old ones, used or not. Shown once, stored hashed."""
     if not is_enabled(account):
-        raise TwoFactorError("two-factor authentication is not on for this account")
+        raise Refusal(_l("Two-factor authentication is not on."), code="twofactor_off")
     codes = _new_recovery_codes(account)
     audit.record("2fa.recovery_codes_regenerated", subject=account)
     _notify(account, "recovery_codes_regenerated")

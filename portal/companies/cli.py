@@ -1,21 +1,12 @@
 import click
 import sqlalchemy as sa
 
-from portal.cli import ISO_DATE, PortalGroup, fail
+from portal.commands import CLI_ACTOR, ISO_DATE, PortalGroup
 from portal.companies import service
 from portal.companies.models import Company
 from portal.db import db
-from portal.transaction import commit
 
 company_cli = PortalGroup("company", help="Customer companies.")
-CLI_ACTOR = "cli"
-
-
-def company_or_fail(company_id: int) -> Company:
-    company = db.session.get(Company, company_id)
-    if company is None:
-        fail(f"no company with id {company_id}")
-    return company
 
 
 @company_cli.command("add")
@@ -23,11 +14,7 @@ def company_or_fail(company_id: int) -> Company:
 @click.option("--orgnr", required=True, help="Swedish organisation number, e.g. 556016-0680.")
 def add(name: str, orgnr: str):
     """Add a customer company; prints its id."""
-    try:
-        company = service.add_company(name, orgnr, actor_label=CLI_ACTOR)
-    except service.CompanyError as error:
-        fail(str(error))
-    commit()
+    company = service.add_company(name, orgnr, actor_label=CLI_ACTOR)
     click.echo(company.id)
 
 
@@ -36,9 +23,8 @@ def add(name: str, orgnr: str):
 @click.option("--on", "ended_on", type=ISO_DATE, required=True, help="The day it ended.")
 def end(company_id: int, ended_on):
     """Record the day the customer relationship ended."""
-    company = company_or_fail(company_id)
+    company = service.company_or_refuse(company_id)
     service.end_relationship(company, ended_on, actor_label=CLI_ACTOR)
-    commit()
     click.echo(f"{company.name}: relationship ended on {ended_on.isoformat()}", err=True)
 
 
@@ -46,9 +32,8 @@ def end(company_id: int, ended_on):
 @click.argument("company_id", type=int)
 def restart(company_id: int):
     """Make an ended company a customer again (clears the end date)."""
-    company = company_or_fail(company_id)
+    company = service.company_or_refuse(company_id)
     service.restart_relationship(company, actor_label=CLI_ACTOR)
-    commit()
     click.echo(f"{company.name}: customer again", err=True)
 
 

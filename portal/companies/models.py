@@ -17,9 +17,5 @@ class Company(db.Model):
     relationship_ended_on: Mapped[date | None] = mapped_column(index=True)
     created_dt: Mapped[datetime] = mapped_column(default=clock.now)
 
-    @property
-    def is_customer(self) -> bool:
-        return self.relationship_ended_on is None
-
     def __repr__(self) -> str:
         return f"<Company {self.id} {self.org_number}>"

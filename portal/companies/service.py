@@ -3,27 +3,49 @@
 from datetime import date
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from stdnum import exceptions
+from stdnum.se import orgnr
 
 from portal import audit
-from portal.companies import orgnr
 from portal.companies.models import Company
 from portal.db import db
+from portal.refusals import Refusal
 
 
-class CompanyError(ValueError):
-    """A request about a company that cannot be carried out; the message says why."""
+def normalize_org_number(value: str) -> str:
+    """A Swedish organisation number as NNNNNN-NNNN, or a Refusal for the `org_number` field."""
+    try:
+        compact = orgnr.validate(value)
+    except exceptions.ValidationError:
+        raise Refusal(
+            _l("%(value)s is not a valid Swedish organisation number.", value=repr(value)),
+            field="org_number",
+            code="invalid_org_number",
+        ) from None
+    return orgnr.format(compact)
+
+
+def company_or_refuse(company_id: int) -> Company:
+    company = db.session.get(Company, company_id)
+    if company is None:
+        raise Refusal(
+            _l("There is no company with id %(id)s.", id=company_id), code="unknown_company"
+        )
+    return company
 
 
 def add_company(name: str, org_number: str, *, actor=None, actor_label=None) -> Company:
     name = name.strip()
     if not name:
-        raise CompanyError("the company name is empty")
-    try:
-        normalized = orgnr.normalize(org_number)
-    except orgnr.InvalidOrgNumber:
-        raise CompanyError(f"{org_number!r} is not a valid Swedish organisation number") from None
+        raise Refusal(_l("Enter the company's name."), field="name", code="empty_name")
+    normalized = normalize_org_number(org_number)
     if db.session.scalar(sa.select(Company.id).where(Company.org_number == normalized)):
-        raise CompanyError(f"a company with organisation number {normalized} already exists")
+        raise Refusal(
+            _l("A company with organisation number %(number)s already exists.", number=normalized),
+            field="org_number",
+            code="duplicate_org_number",
+        )
     company = Company(name=name, org_number=normalized)
     db.session.add(company)
     db.session.flush()

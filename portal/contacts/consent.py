@@ -8,21 +8,18 @@ is withdrawn; withdrawal sets `withdrawn_dt` and takes effect at once.
 Plain functions that a view, a command and a job can all call; they never commit.
 """
 
-import enum
 from dataclasses import dataclass
-from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Mapped, mapped_column
 
 from portal import audit, clock
 from portal.accounts.models import Account
-from portal.contacts.models import Contact
-from portal.db import db, enum_column
-
-# The purpose in the processing register that these consents are for.
-PURPOSE = "third_party_contact"
+from portal.contacts.models import CONSENT_PURPOSE as PURPOSE
+from portal.contacts.models import ConsentRecord, Contact, RecordedBy
+from portal.db import db
+from portal.i18n import LANGUAGES
+from portal.refusals import Refusal
 
 
 @dataclass(frozen=True)
@@ -54,8 +51,6 @@ CONSENT_TEXTS: tuple[ConsentText, ...] = (
     ),
 )
 
-TEXT_LANGUAGES = ("sv", "en")
-
 
 def current_text() -> ConsentText:
     return CONSENT_TEXTS[-1]
@@ -63,62 +58,6 @@ def current_text() -> ConsentText:
 
 def text_version(version: int) -> ConsentText | None:
     return next((text for text in CONSENT_TEXTS if text.version == version), None)
-
-
-class RecordedBy(enum.StrEnum):
-    SELF = "self"  # the person, signed in
-    COMPANY_ADMIN = "company_admin"  # an admin of the person's company, on their behalf
-
-
-class ConsentRecord(db.Model):
-    """One consent given by a person (a login account or a company contact)."""
-
-    __tablename__ = "consent_records"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    # The person: exactly one of the two. Their consents go when they go.
-    account_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
-    )
-    contact_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("contacts.id", ondelete="CASCADE"), index=True
-    )
-    purpose: Mapped[str] = mapped_column(sa.String(64), default=PURPOSE)
-    text_version: Mapped[int]
-    language: Mapped[str] = mapped_column(sa.String(5))
-    text: Mapped[str] = mapped_column(sa.Text)
-    given_dt: Mapped[datetime] = mapped_column(default=clock.now)
-    recorded_by_account_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("accounts.id", ondelete="SET NULL")
-    )
-    recorded_by: Mapped[RecordedBy] = mapped_column(enum_column(RecordedBy, name="recordedby"))
-    withdrawn_dt: Mapped[datetime | None]
-    withdrawn_by_account_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("accounts.id", ondelete="SET NULL")
-    )
-    withdrawn_by: Mapped[RecordedBy | None] = mapped_column(
-        enum_column(RecordedBy, name="withdrawnby")
-    )
-
-    __table_args__ = (
-        sa.CheckConstraint(
-            "(account_id IS NOT NULL AND contact_id IS NULL)"
-            " OR (account_id IS NULL AND contact_id IS NOT NULL)",
-            name="one_person",
-        ),
-    )
-
-    @property
-    def is_active(self) -> bool:
-        return self.withdrawn_dt is None
-
-
-class ConsentError(ValueError):
-    """A consent request that cannot be carried out; the message says why."""
-
-    def __init__(self, message):
-        super().__init__(message)
-        self.message = message
 
 
 def _person_clause(person):
@@ -163,11 +102,11 @@ def give(
     """
     text = current_text()
     if version != text.version:
-        raise ConsentError(_l("The text has changed since the page was shown. Read the new text."))
-    if language not in TEXT_LANGUAGES:
-        raise ConsentError(_l("Choose the language of the text."))
+        raise Refusal(_l("The text has changed since the page was shown. Read the new text."))
+    if language not in LANGUAGES:
+        raise Refusal(_l("Choose the language of the text."))
     if active_consent(person) is not None:
-        raise ConsentError(_l("The consent is already given."))
+        raise Refusal(_l("The consent is already given."))
     record = ConsentRecord(
         account_id=person.id if isinstance(person, Account) else None,
         contact_id=person.id if isinstance(person, Contact) else None,
@@ -195,7 +134,7 @@ def withdraw(person, *, recorded_by: Account, as_role: RecordedBy) -> ConsentRec
     """Withdraw the person's active consent, effective now."""
     record = active_consent(person)
     if record is None:
-        raise ConsentError(_l("There is no consent to withdraw."))
+        raise Refusal(_l("There is no consent to withdraw."))
     record.withdrawn_dt = clock.now()
     record.withdrawn_by_account_id = recorded_by.id
     record.withdrawn_by = as_role

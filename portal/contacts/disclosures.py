@@ -9,28 +9,21 @@ consent is active.
 Plain functions that a view, a command and a job can all call; they never commit.
 """
 
-import enum
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Mapped, mapped_column
 
 from portal import audit, clock
 from portal.accounts.models import Account
 from portal.companies.models import Company
 from portal.contacts import consent
-from portal.contacts.models import Contact
-from portal.db import db, enum_column
+from portal.contacts.models import Contact, Disclosure, RecipientKind, SubjectKind
+from portal.db import db
+from portal.refusals import Refusal
 
 LOCAL_TIME = clock.LOCAL_TIMEZONE
-
-
-class RecipientKind(enum.StrEnum):
-    AUTHORITY = "authority"
-    BUSINESS_PARTNER = "business_partner"
-    OTHER_PARTY = "other_party"
 
 
 RECIPIENT_KIND_LABELS = {
@@ -38,57 +31,6 @@ RECIPIENT_KIND_LABELS = {
     RecipientKind.BUSINESS_PARTNER: _l("A business partner, such as the customer's bank"),
     RecipientKind.OTHER_PARTY: _l("Another party (only with the person's consent)"),
 }
-
-
-class SubjectKind(enum.StrEnum):
-    COMPANY = "company"
-    ACCOUNT = "account"
-    CONTACT = "contact"
-
-
-class Disclosure(db.Model):
-    __tablename__ = "disclosures"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    company_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("companies.id", ondelete="CASCADE"), index=True
-    )
-    subject_kind: Mapped[SubjectKind] = mapped_column(enum_column(SubjectKind))
-    # The person, while they exist: the fact of the disclosure outlives an erased person.
-    account_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("accounts.id", ondelete="SET NULL"), index=True
-    )
-    contact_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("contacts.id", ondelete="SET NULL"), index=True
-    )
-    recipient_kind: Mapped[RecipientKind] = mapped_column(enum_column(RecipientKind))
-    recipient_name: Mapped[str] = mapped_column(sa.String(200))
-    data_disclosed: Mapped[str] = mapped_column(sa.String(2000))
-    disclosed_on: Mapped[date]
-    decision_reference: Mapped[str | None] = mapped_column(sa.String(200))
-    purpose: Mapped[str | None] = mapped_column(sa.String(500))
-    confidential: Mapped[bool] = mapped_column(default=False)
-    # The consent relied on for a disclosure to another party.
-    consent_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("consent_records.id", ondelete="SET NULL")
-    )
-    recorded_dt: Mapped[datetime] = mapped_column(default=clock.now)
-    recorded_by_account_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("accounts.id", ondelete="SET NULL")
-    )
-
-    __table_args__ = (
-        sa.CheckConstraint("account_id IS NULL OR contact_id IS NULL", name="one_person"),
-    )
-
-
-class DisclosureError(ValueError):
-    """A disclosure that may not be recorded; `field` names the form field the reason belongs to."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 @dataclass(frozen=True)
@@ -118,23 +60,23 @@ def record_disclosure(
     """Record a disclosure about `subject` (the company, or one of its accounts or contacts)."""
     kind = _subject_kind(subject)
     if kind != SubjectKind.COMPANY and subject.company_id != company.id:
-        raise DisclosureError(_l("Choose a person of this company."), "subject")
+        raise Refusal(_l("Choose a person of this company."), field="subject")
     if request.disclosed_on > clock.today():
-        raise DisclosureError(_l("The date cannot be in the future."), "disclosed_on")
+        raise Refusal(_l("The date cannot be in the future."), field="disclosed_on")
     if request.confidential and request.recipient_kind != RecipientKind.AUTHORITY:
-        raise DisclosureError(
-            _l("Only a disclosure to an authority can be confidential."), "confidential"
+        raise Refusal(
+            _l("Only a disclosure to an authority can be confidential."), field="confidential"
         )
     consent_record = None
     if request.recipient_kind == RecipientKind.AUTHORITY and not request.decision_reference:
-        raise DisclosureError(
+        raise Refusal(
             _l("Enter the reference of the decision or the law that requires the disclosure."),
-            "decision_reference",
+            field="decision_reference",
         )
     if request.recipient_kind == RecipientKind.BUSINESS_PARTNER and not request.purpose:
-        raise DisclosureError(
+        raise Refusal(
             _l("Enter the purpose, for example start-up or troubleshooting with the bank."),
-            "purpose",
+            field="purpose",
         )
     if request.recipient_kind == RecipientKind.OTHER_PARTY:
         consent_record = _consent_for_other_party(subject, request.disclosed_on)
@@ -176,27 +118,27 @@ def record_disclosure(
 
 def _consent_for_other_party(subject, disclosed_on: date):
     if isinstance(subject, Company):
-        raise DisclosureError(
+        raise Refusal(
             _l(
                 "Data may be given to another party only about a person who has consented. "
                 "Choose the person."
             ),
-            "subject",
+            field="subject",
         )
     record = consent.active_consent(subject)
     if record is None:
-        raise DisclosureError(
+        raise Refusal(
             _l(
                 "Refused: this person has not consented to their data being given to other "
                 "parties, or has withdrawn the consent. Without an active consent the data may "
                 "only go to an authority or a business partner."
             ),
-            "recipient_kind",
+            field="recipient_kind",
         )
     if record.given_dt.astimezone(LOCAL_TIME).date() > disclosed_on:
-        raise DisclosureError(
+        raise Refusal(
             _l("The person's consent was given after this date; it does not cover it."),
-            "disclosed_on",
+            field="disclosed_on",
         )
     return record
 

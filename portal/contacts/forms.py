@@ -1,8 +1,5 @@
 """Forms of the contacts pages: input syntax here, the company's rules in `service`."""
 
-import unicodedata
-from datetime import date
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -21,8 +18,12 @@ from wtforms.widgets import HiddenInput
 
 from portal.accounts.models import AccountKind
 from portal.contacts import consent, service
-from portal.contacts.disclosures import RECIPIENT_KIND_LABELS, RecipientKind
-from portal.contacts.models import ContactRole
+from portal.contacts.disclosures import RECIPIENT_KIND_LABELS
+from portal.contacts.models import ContactRole, RecipientKind
+from portal.emails import EMAIL_MAX_LENGTH, normalize_email
+from portal.forms import printable, strip
+from portal.i18n import language_choices
+from portal.refusals import Refusal
 
 ROLE_LABELS = {
     ContactRole.INVOICE_REFERENCE: _l("Invoice reference"),
@@ -39,16 +40,6 @@ ROLE_FIELDS = {
     "contract_party": ContactRole.CONTRACT_PARTY,
     "technical_contact": ContactRole.TECHNICAL_CONTACT,
 }
-
-
-def printable(_form, field):
-    """Refuse control characters (a NUL byte cannot even be stored on PostgreSQL)."""
-    if field.data and any(unicodedata.category(char) == "Cc" for char in str(field.data)):
-        raise ValidationError(_l("Remove the invisible control characters."))
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 class ContactForm(FlaskForm):
@@ -69,20 +60,24 @@ class ContactForm(FlaskForm):
     name = StringField(
         _l("Name"),
         validators=[Length(max=200), printable],
-        filters=[_strip],
+        filters=[strip],
         description=_l("Required for a person; a function address may go without one."),
         render_kw={"autocomplete": "off"},
     )
     email = EmailField(
         _l("Email address"),
-        validators=[DataRequired(_l("Enter the email address.")), Length(max=254), printable],
-        filters=[_strip],
+        validators=[
+            DataRequired(_l("Enter the email address.")),
+            Length(max=EMAIL_MAX_LENGTH),
+            printable,
+        ],
+        filters=[strip],
         render_kw={"autocomplete": "off", "spellcheck": "false"},
     )
     phone = StringField(
         _l("Phone (optional)"),
         validators=[Length(max=40), printable],
-        filters=[_strip],
+        filters=[strip],
         description=_l("A Swedish number such as 070-123 45 67, or another country's with +."),
         render_kw={"autocomplete": "off", "inputmode": "tel"},
     )
@@ -113,15 +108,15 @@ class ContactForm(FlaskForm):
 
     def validate_email(self, field):
         try:
-            self.normalized_email = service.normalize_email(field.data)
-        except service.ContactError as error:
-            raise ValidationError(str(error.message)) from None
+            self.normalized_email = normalize_email(field.data)
+        except Refusal as refusal:
+            raise ValidationError(str(refusal)) from None
 
     def validate_phone(self, field):
         try:
             self.phone_e164 = service.parse_phone(field.data)
-        except service.ContactError as error:
-            raise ValidationError(str(error.message)) from None
+        except Refusal as refusal:
+            raise ValidationError(str(refusal)) from None
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
@@ -152,23 +147,27 @@ class ContactForm(FlaskForm):
 class ReplaceForm(FlaskForm):
     email = EmailField(
         _l("Function address"),
-        validators=[DataRequired(_l("Enter the function address.")), Length(max=254), printable],
-        filters=[_strip],
+        validators=[
+            DataRequired(_l("Enter the function address.")),
+            Length(max=EMAIL_MAX_LENGTH),
+            printable,
+        ],
+        filters=[strip],
         description=_l("An address that is not one person's, such as licenses@company.se."),
         render_kw={"autocomplete": "off", "spellcheck": "false"},
     )
     name = StringField(
         _l("Name of the function (optional)"),
         validators=[Length(max=200), printable],
-        filters=[_strip],
+        filters=[strip],
         description=_l("For example: License desk."),
     )
 
     def validate_email(self, field):
         try:
-            service.normalize_email(field.data)
-        except service.ContactError as error:
-            raise ValidationError(str(error.message)) from None
+            normalize_email(field.data)
+        except Refusal as refusal:
+            raise ValidationError(str(refusal)) from None
 
 
 class ConsentForm(FlaskForm):
@@ -177,7 +176,7 @@ class ConsentForm(FlaskForm):
     version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
     language = RadioField(
         _l("Language of the text the person agreed to"),
-        choices=[SelectChoice("sv", "Svenska"), SelectChoice("en", "English")],
+        choices=language_choices(),
         validators=[InputRequired(_l("Choose the language of the text."))],
     )
 
@@ -204,7 +203,7 @@ class DisclosureForm(FlaskForm):
             Length(max=200),
             printable,
         ],
-        filters=[_strip],
+        filters=[strip],
         description=_l("For example: Polismyndigheten, or Nordea Bank Abp."),
     )
     data_disclosed = TextAreaField(
@@ -214,7 +213,7 @@ class DisclosureForm(FlaskForm):
             Length(max=2000),
             printable,
         ],
-        filters=[_strip],
+        filters=[strip],
         description=_l("The kinds of data, for example: name, email address, login history."),
     )
     disclosed_on = DateField(
@@ -225,13 +224,13 @@ class DisclosureForm(FlaskForm):
     decision_reference = StringField(
         _l("Decision or legal reference"),
         validators=[Optional(), Length(max=200), printable],
-        filters=[_strip],
+        filters=[strip],
         description=_l("Required for an authority: the decision's reference or the law."),
     )
     purpose = StringField(
         _l("Purpose"),
         validators=[Optional(), Length(max=500), printable],
-        filters=[_strip],
+        filters=[strip],
         description=_l(
             "Required for a business partner, for example: troubleshooting with the bank."
         ),
@@ -242,6 +241,3 @@ class DisclosureForm(FlaskForm):
 
     def recipient(self) -> RecipientKind:
         return RecipientKind(self.recipient_kind.data)
-
-    def date_value(self) -> date:
-        return self.disclosed_on.data

@@ -1,5 +1,7 @@
+"""The contacts' tables: a company's contacts, the consents people gave, and disclosures."""
+
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -58,3 +60,103 @@ class Contact(db.Model):
             ContactRole.TECHNICAL_CONTACT: self.is_technical_contact,
         }
         return [role for role, held in flags.items() if held]
+
+
+# The purpose in the processing register that the consents are for.
+CONSENT_PURPOSE = "third_party_contact"
+
+
+class RecordedBy(enum.StrEnum):
+    SELF = "self"  # the person, signed in
+    COMPANY_ADMIN = "company_admin"  # an admin of the person's company, on their behalf
+
+
+class ConsentRecord(db.Model):
+    """One consent given by a person (a login account or a company contact)."""
+
+    __tablename__ = "consent_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The person: exactly one of the two. Their consents go when they go.
+    account_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    contact_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[str] = mapped_column(sa.String(64), default=CONSENT_PURPOSE)
+    text_version: Mapped[int]
+    language: Mapped[str] = mapped_column(sa.String(5))
+    text: Mapped[str] = mapped_column(sa.Text)
+    given_dt: Mapped[datetime] = mapped_column(default=clock.now)
+    recorded_by_account_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+    recorded_by: Mapped[RecordedBy] = mapped_column(enum_column(RecordedBy, name="recordedby"))
+    withdrawn_dt: Mapped[datetime | None]
+    withdrawn_by_account_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+    withdrawn_by: Mapped[RecordedBy | None] = mapped_column(
+        enum_column(RecordedBy, name="withdrawnby")
+    )
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(account_id IS NOT NULL AND contact_id IS NULL)"
+            " OR (account_id IS NULL AND contact_id IS NOT NULL)",
+            name="one_person",
+        ),
+    )
+
+    @property
+    def is_active(self) -> bool:
+        return self.withdrawn_dt is None
+
+
+class RecipientKind(enum.StrEnum):
+    AUTHORITY = "authority"
+    BUSINESS_PARTNER = "business_partner"
+    OTHER_PARTY = "other_party"
+
+
+class SubjectKind(enum.StrEnum):
+    COMPANY = "company"
+    ACCOUNT = "account"
+    CONTACT = "contact"
+
+
+class Disclosure(db.Model):
+    __tablename__ = "disclosures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("companies.id", ondelete="CASCADE"), index=True
+    )
+    subject_kind: Mapped[SubjectKind] = mapped_column(enum_column(SubjectKind))
+    # The person, while they exist: the fact of the disclosure outlives an erased person.
+    account_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="SET NULL"), index=True
+    )
+    contact_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("contacts.id", ondelete="SET NULL"), index=True
+    )
+    recipient_kind: Mapped[RecipientKind] = mapped_column(enum_column(RecipientKind))
+    recipient_name: Mapped[str] = mapped_column(sa.String(200))
+    data_disclosed: Mapped[str] = mapped_column(sa.String(2000))
+    disclosed_on: Mapped[date]
+    decision_reference: Mapped[str | None] = mapped_column(sa.String(200))
+    purpose: Mapped[str | None] = mapped_column(sa.String(500))
+    confidential: Mapped[bool] = mapped_column(default=False)
+    # The consent relied on for a disclosure to another party.
+    consent_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("consent_records.id", ondelete="SET NULL")
+    )
+    recorded_dt: Mapped[datetime] = mapped_column(default=clock.now)
+    recorded_by_account_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+
+    __table_args__ = (
+        sa.CheckConstraint("account_id IS NULL OR contact_id IS NULL", name="one_person"),
+    )

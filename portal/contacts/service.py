@@ -8,53 +8,29 @@
 - an accounting record (e.g. the invoice reference on issued invoices) is kept for the
   bookkeeping period and cannot be deleted here.
 
-Plain functions that never commit; errors name the form field they belong to.
+Plain functions that never commit; refusals name the form field they belong to.
 """
 
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 
 from portal import audit, phone
 from portal.accounts.models import Account, AccountKind
 from portal.contacts.models import Contact, ContactRole
 from portal.db import db
-
-EMAIL_MAX_LENGTH = 254
-
-
-class ContactError(ValueError):
-    """A contact change that the rules refuse; `field` names the form field it belongs to."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+from portal.emails import normalize_email
+from portal.refusals import Refusal
 
 
 @dataclass(frozen=True)
 class ContactData:
     kind: AccountKind
     name: str | None
-    email: str  # normalised with `normalize_email`
+    email: str  # normalised with `portal.emails.normalize_email`
     phone_e164: str | None
     roles: frozenset[ContactRole]
-
-
-def normalize_email(value: str) -> str:
-    """Syntax-checked (no network look-up) and lower-cased, as login addresses are."""
-    try:
-        address = validate_email((value or "").strip(), check_deliverability=False).normalized
-    except EmailNotValidError:
-        raise ContactError(
-            _l("Enter an email address in the form name@example.com."), "email"
-        ) from None
-    address = address.lower()
-    if len(address) > EMAIL_MAX_LENGTH:
-        raise ContactError(_l("The email address is too long."), "email")
-    return address
 
 
 def parse_phone(value: str | None) -> str | None:
@@ -64,9 +40,9 @@ def parse_phone(value: str | None) -> str | None:
     try:
         return phone.to_e164(value.strip())
     except phone.InvalidPhoneNumber:
-        raise ContactError(
+        raise Refusal(
             _l("Enter a phone number such as 070-123 45 67, or +47 for another country."),
-            "phone",
+            field="phone",
         ) from None
 
 
@@ -119,9 +95,9 @@ ACCOUNTING_RECORD = _l(
 def _check(company_id: int, data: ContactData, exclude_id: int | None) -> None:
     problem = name_problem(data.kind, data.name)
     if problem:
-        raise ContactError(problem, "name")
+        raise Refusal(problem, field="name")
     if _other_with_address(company_id, data.email, exclude_id) is not None:
-        raise ContactError(DUPLICATE_ADDRESS, "email")
+        raise Refusal(DUPLICATE_ADDRESS, field="email")
 
 
 def _apply(contact: Contact, data: ContactData) -> list[str]:
@@ -163,7 +139,7 @@ def update_contact(contact: Contact, data: ContactData, *, actor: Account) -> li
         and ContactRole.CONTRACT_PARTY not in data.roles
         and _other_contract_parties(contact.company_id, contact.id) == 0
     ):
-        raise ContactError(LAST_CONTRACT_PARTY, "contract_party")
+        raise Refusal(LAST_CONTRACT_PARTY, field="contract_party")
     changed = _apply(contact, data)
     if changed:
         db.session.flush()
@@ -188,7 +164,7 @@ def deletion_problem(contact: Contact):
 def delete_contact(contact: Contact, *, actor: Account) -> None:
     problem = deletion_problem(contact)
     if problem:
-        raise ContactError(problem)
+        raise Refusal(problem)
     audit.record(
         "contact.deleted",
         actor=actor,
@@ -224,13 +200,13 @@ def replace_with_function_address(
     is created. An accounting record is kept without its roles, as the bookkeeping rule says.
     """
     if contact.kind != AccountKind.PERSONAL:
-        raise ContactError(_l("Only a personal contact can be replaced."))
+        raise Refusal(_l("Only a personal contact can be replaced."))
     address = normalize_email(email)
     target = _other_with_address(contact.company_id, address, None)
     if target is not None and (target.id == contact.id or target.kind != AccountKind.FUNCTION):
-        raise ContactError(
+        raise Refusal(
             _l("This address belongs to a personal contact. Enter a function address."),
-            "email",
+            field="email",
         )
     roles = set(contact.roles)
     created = target is None

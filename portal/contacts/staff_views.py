@@ -5,7 +5,7 @@ and on what ground. Customers get 404 here (the STAFF rule hides the pages).
 """
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
@@ -14,18 +14,12 @@ from portal import access
 from portal.accounts.models import Account
 from portal.companies.models import Company
 from portal.contacts import consent, disclosures, service
-from portal.contacts.disclosures import (
-    RECIPIENT_KIND_LABELS,
-    Disclosure,
-    DisclosureRequest,
-    SubjectKind,
-)
+from portal.contacts.disclosures import RECIPIENT_KIND_LABELS, DisclosureRequest
 from portal.contacts.forms import KIND_LABELS, ROLE_LABELS, DisclosureForm
-from portal.contacts.models import Contact
+from portal.contacts.models import Contact, Disclosure, SubjectKind
 from portal.db import db
-from portal.transaction import commit
-
-bp = Blueprint("staff_disclosures", __name__, url_prefix="/staff")
+from portal.forms import show_refusal
+from portal.refusals import Refusal
 
 COMPANY_SUBJECT = "company"
 
@@ -34,16 +28,15 @@ def _company_or_404(company_id) -> Company:
     return db.first_or_404(sa.select(Company).where(Company.id == company_id))
 
 
-@bp.get("/disclosures/")
 @access.STAFF
-def index():
+def disclosures_index():
     records = db.session.execute(
         sa.select(Disclosure, Company)
         .join(Company, Company.id == Disclosure.company_id)
         .order_by(Disclosure.disclosed_on.desc(), Disclosure.id.desc())
     ).all()
     return render_template(
-        "portal/staff/disclosures_index.html",
+        "portal/contacts/staff_disclosures_index.html",
         records=records,
         subjects=_subject_labels([d for d, _c in records]),
         recipient_labels=RECIPIENT_KIND_LABELS,
@@ -103,15 +96,16 @@ def _subject(company: Company, value: str):
     )
 
 
-@bp.route("/disclosures/new", methods=["GET", "POST"])
 @access.STAFF
-def new():
+def new_disclosure():
     company_id = request.args.get("company", type=int)
     if company_id is None:
         if request.method == "POST":
             abort(400)
         companies = db.session.scalars(sa.select(Company).order_by(Company.name)).all()
-        return render_template("portal/staff/disclosures_choose_company.html", companies=companies)
+        return render_template(
+            "portal/contacts/staff_disclosures_choose_company.html", companies=companies
+        )
     company = _company_or_404(company_id)
     form = DisclosureForm()
     form.subject.choices = _subject_choices(company)
@@ -121,7 +115,7 @@ def new():
         subject = _subject(company, form.subject.data)
         try:
             if subject is None:
-                raise disclosures.DisclosureError(_("Choose whom the data was about."), "subject")
+                raise Refusal(_("Choose whom the data was about."), field="subject")
             disclosures.record_disclosure(
                 company,
                 subject,
@@ -136,23 +130,20 @@ def new():
                 ),
                 actor=current_user._get_current_object(),
             )
-        except disclosures.DisclosureError as error:
-            field = form[error.field] if error.field and error.field in form else form.subject
-            field.errors = [*field.errors, str(error.message)]
+        except Refusal as refusal:
+            show_refusal(form, refusal, "subject")
         else:
-            commit()
             flash(_("The disclosure is recorded."), "success")
-            return redirect(url_for(".index"))
-    return render_template("portal/staff/disclosures_new.html", form=form, company=company)
+            return redirect(url_for(".staff_disclosures"))
+    return render_template("portal/contacts/staff_disclosures_new.html", form=form, company=company)
 
 
-@bp.get("/companies/<int:company_id>/contacts")
 @access.STAFF
 def company_contacts(company_id: int):
     company = _company_or_404(company_id)
     contacts = service.contacts_of(company.id)
     return render_template(
-        "portal/staff/disclosures_company_contacts.html",
+        "portal/contacts/staff_disclosures_company_contacts.html",
         company=company,
         contacts=contacts,
         consenting={c.id for c in contacts if consent.active_consent(c) is not None},

@@ -1,7 +1,8 @@
-"""`/contacts/`: the company's contacts. Members read them; company admins change them."""
+"""`/contacts/`: the company's contacts (members read them; company admins change them), and
+`/account/consents`: a signed-in customer's own consents, given and withdrawn by themselves."""
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -16,17 +17,11 @@ from portal.contacts.forms import (
     ContactForm,
     ReplaceForm,
 )
-from portal.contacts.models import Contact
+from portal.contacts.models import Contact, RecordedBy
 from portal.db import db
-from portal.privacy.register import (
-    BOOKKEEPING_YEARS,
-    REGISTER,
-    RetentionRule,
-    bookkeeping_end,
-)
-from portal.transaction import commit
-
-bp = Blueprint("contacts", __name__, url_prefix="/contacts")
+from portal.forms import show_refusal
+from portal.refusals import Refusal
+from portal.register import BOOKKEEPING_YEARS, REGISTER, RetentionRule, bookkeeping_end
 
 
 def _actor() -> Account:
@@ -42,16 +37,10 @@ def _contact(contact_id: int) -> Contact:
     )
 
 
-def _show_error(form, error: service.ContactError, default_field: str = "email") -> None:
-    field = form[error.field] if error.field and error.field in form else form[default_field]
-    field.errors = [*field.errors, str(error.message)]
-
-
 def _labels() -> dict:
     return {"role_labels": ROLE_LABELS, "kind_labels": KIND_LABELS}
 
 
-@bp.get("/")
 @access.CUSTOMER
 def index():
     people = []
@@ -69,7 +58,6 @@ def index():
     )
 
 
-@bp.get("/<int:contact_id>")
 @access.CUSTOMER
 def show(contact_id: int):
     contact = _contact(contact_id)
@@ -84,7 +72,6 @@ def show(contact_id: int):
     )
 
 
-@bp.route("/new", methods=["GET", "POST"])
 @access.COMPANY_ADMIN
 def new():
     form = ContactForm()
@@ -93,16 +80,14 @@ def new():
             contact = service.create_contact(
                 current_user.company_id, form.contact_data(), actor=_actor()
             )
-        except service.ContactError as error:
-            _show_error(form, error)
+        except Refusal as refusal:
+            show_refusal(form, refusal, "email")
         else:
-            commit()
             flash(_("The contact is added."), "success")
             return redirect(url_for(".show", contact_id=contact.id))
     return render_template("portal/contacts/form.html", form=form, contact=None)
 
 
-@bp.route("/<int:contact_id>/edit", methods=["GET", "POST"])
 @access.COMPANY_ADMIN
 def edit(contact_id: int):
     contact = _contact(contact_id)
@@ -110,23 +95,20 @@ def edit(contact_id: int):
     if form.validate_on_submit():
         try:
             changed = service.update_contact(contact, form.contact_data(), actor=_actor())
-        except service.ContactError as error:
-            _show_error(form, error)
+        except Refusal as refusal:
+            show_refusal(form, refusal, "email")
         else:
-            commit()
             flash(_("The contact is saved.") if changed else _("Nothing was changed."), "success")
             return redirect(url_for(".show", contact_id=contact.id))
     return render_template("portal/contacts/form.html", form=form, contact=contact)
 
 
-@bp.route("/<int:contact_id>/delete", methods=["GET", "POST"])
 @access.COMPANY_ADMIN
 def delete(contact_id: int):
     contact = _contact(contact_id)
     problem = service.deletion_problem(contact)
     if request.method == "POST" and problem is None:
         service.delete_contact(contact, actor=_actor())
-        commit()
         flash(_("The contact is deleted."), "success")
         return redirect(url_for(".index"))
     return render_template(
@@ -134,7 +116,6 @@ def delete(contact_id: int):
     ), (409 if request.method == "POST" else 200)
 
 
-@bp.route("/<int:contact_id>/replace", methods=["GET", "POST"])
 @access.COMPANY_ADMIN
 def replace(contact_id: int):
     contact = _contact(contact_id)
@@ -146,10 +127,9 @@ def replace(contact_id: int):
             result = service.replace_with_function_address(
                 contact, form.email.data, form.name.data, actor=_actor()
             )
-        except service.ContactError as error:
-            _show_error(form, error)
+        except Refusal as refusal:
+            show_refusal(form, refusal, "email")
         else:
-            commit()
             if result.personal_data_deleted:
                 flash(
                     _("The function address has the roles now; the personal data is deleted."),
@@ -167,7 +147,6 @@ def replace(contact_id: int):
     return render_template("portal/contacts/replace.html", form=form, contact=contact, **_labels())
 
 
-@bp.post("/<int:contact_id>/consent")
 @access.COMPANY_ADMIN
 def give_consent(contact_id: int):
     contact = _contact(contact_id)
@@ -181,26 +160,23 @@ def give_consent(contact_id: int):
                 version=form.version.data,
                 language=form.language.data,
                 recorded_by=_actor(),
-                as_role=consent.RecordedBy.COMPANY_ADMIN,
+                as_role=RecordedBy.COMPANY_ADMIN,
             )
-        except consent.ConsentError as error:
-            flash(str(error.message), "error")
+        except Refusal as refusal:
+            flash(str(refusal), "error")
         else:
-            commit()
             flash(_("The consent is recorded."), "success")
     return redirect(url_for(".show", contact_id=contact.id))
 
 
-@bp.post("/<int:contact_id>/consent/withdraw")
 @access.COMPANY_ADMIN
 def withdraw_consent(contact_id: int):
     contact = _contact(contact_id)
     try:
-        consent.withdraw(contact, recorded_by=_actor(), as_role=consent.RecordedBy.COMPANY_ADMIN)
-    except consent.ConsentError as error:
-        flash(str(error.message), "error")
+        consent.withdraw(contact, recorded_by=_actor(), as_role=RecordedBy.COMPANY_ADMIN)
+    except Refusal as refusal:
+        flash(str(refusal), "error")
     else:
-        commit()
         flash(_("The consent is withdrawn, from now on."), "success")
     return redirect(url_for(".show", contact_id=contact.id))
 
@@ -209,7 +185,6 @@ def _bookkeeping_purpose():
     return next(p for p in REGISTER if p.retention == RetentionRule.BOOKKEEPING)
 
 
-@bp.route("/erase/<int:account_id>", methods=["GET", "POST"])
 @access.COMPANY_ADMIN
 def erase(account_id: int):
     account = db.first_or_404(
@@ -220,7 +195,6 @@ def erase(account_id: int):
     problem = erasure.erasure_problem(account, _actor())
     if request.method == "POST" and problem is None:
         result = erasure.erase_person(account, actor=_actor())
-        commit()
         if result.accounting_records_kept:
             flash(
                 _(
@@ -244,3 +218,56 @@ def erase(account_id: int):
         kept_until=bookkeeping_end(ended_on) if ended_on else None,
         **_labels(),
     ), (409 if request.method == "POST" else 200)
+
+
+# --- the person's own consents --------------------------------------------------------------
+
+
+@access.CUSTOMER
+def my_consents():
+    account = current_user._get_current_object()
+    return render_template(
+        "portal/contacts/consents.html",
+        active_consent=consent.active_consent(account),
+        consents=consent.history(account),
+        consent_text=consent.current_text(),
+        form=ConsentForm(formdata=None, language=str(get_locale() or "sv")),
+        language=str(get_locale() or "sv"),
+    )
+
+
+@access.CUSTOMER
+def give_my_consent():
+    account = current_user._get_current_object()
+    form = ConsentForm()
+    if not form.validate_on_submit():
+        flash(_("The consent could not be recorded. Read the text and try again."), "error")
+        return redirect(url_for(".my_consents"))
+    try:
+        consent.give(
+            account,
+            version=form.version.data,
+            language=form.language.data,
+            recorded_by=account,
+            as_role=RecordedBy.SELF,
+        )
+    except Refusal as refusal:
+        flash(str(refusal), "error")
+    else:
+        flash(
+            _("Thank you. Your consent is recorded; you can withdraw it here at any time."),
+            "success",
+        )
+    return redirect(url_for(".my_consents"))
+
+
+@access.CUSTOMER
+def withdraw_my_consent():
+    account = current_user._get_current_object()
+    try:
+        consent.withdraw(account, recorded_by=account, as_role=RecordedBy.SELF)
+    except Refusal as refusal:
+        flash(str(refusal), "error")
+    else:
+        flash(_("Your consent is withdrawn. It applies from now on."), "success")
+    return redirect(url_for(".my_consents"))

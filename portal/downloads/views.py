@@ -9,35 +9,17 @@ import unicodedata
 from itertools import groupby
 from urllib.parse import quote
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, send_file
-from flask_babel import format_decimal
+from flask import Response, abort, current_app, render_template, request, send_file
 from flask_login import current_user
 
-from portal import access, audit, clock
-from portal.db import db
-from portal.downloads.models import DownloadRecord
+from portal import access, clock
+from portal.downloads import service
+from portal.i18n import human_size
 from portal.impersonation import service as impersonation
 from portal.licenses import entitlement, store
 from portal.licenses.models import ReleaseFile
-from portal.transaction import commit
-
-bp = Blueprint("downloads", __name__, url_prefix="/downloads")
-
-SIZE_UNITS = ("B", "kB", "MB", "GB", "TB")
 
 
-def human_size(size: int) -> str:
-    """Bytes in decimal units, with the locale's number format: `1,5 MB` in Swedish."""
-    value = float(size)
-    for unit in SIZE_UNITS:
-        if value < 1000 or unit == SIZE_UNITS[-1]:
-            break
-        value /= 1000
-    number_format = "#,##0" if unit == "B" else "#,##0.0"
-    return f"{format_decimal(value, format=number_format)}\N{NO-BREAK SPACE}{unit}"
-
-
-@bp.get("/")
 @access.CUSTOMER
 def index():
     releases = entitlement.offered_releases(current_user.company_id)
@@ -50,7 +32,6 @@ def index():
     )
 
 
-@bp.get("/files/<int:file_id>")
 @access.CUSTOMER
 def file(file_id: int):
     release_file = entitlement.offered_file(current_user.company_id, file_id)
@@ -72,8 +53,11 @@ def file(file_id: int):
             etag=release_file.sha256,
         )
     if _starts_a_download(response):
-        _record(release_file)
-        commit()
+        service.record_download(
+            current_user._get_current_object(),
+            release_file,
+            impersonator=impersonation.impersonator(),
+        )
     return response
 
 
@@ -101,28 +85,3 @@ def _starts_a_download(response: Response) -> bool:
         return False
     ranges = request.range.ranges if request.range is not None else ()
     return not ranges or any(start == 0 for start, _end in ranges)
-
-
-def _record(release_file: ReleaseFile) -> None:
-    account = current_user._get_current_object()
-    db.session.add(
-        DownloadRecord(
-            account_id=account.id,
-            company_id=account.company_id,
-            impersonator_account_id=getattr(impersonation.impersonator(), "id", None),
-            release_file_id=release_file.id,
-            downloaded_dt=clock.now(),
-        )
-    )
-    release = release_file.release
-    audit.record(
-        "release.downloaded",
-        subject=release_file,
-        subject_label=release_file.filename,
-        company_id=account.company_id,
-        details={
-            "product": release.product.code,
-            "version": release.version,
-            "sha256": release_file.sha256,
-        },
-    )

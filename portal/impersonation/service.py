@@ -10,14 +10,16 @@ import re
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app, flash, g, has_request_context, request
+from flask import current_app, flash, g, has_request_context, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from portal import audit, clock
+from portal import access, audit, clock
 from portal.accounts.models import Account, LoginSession, StaffRole
 from portal.db import db
 from portal.impersonation.models import EndReason, Impersonation
+from portal.refusals import Refusal
 
 # The one rule for a reason: a ticket reference ("ÄRENDE-1234", "#1234") or at least 10 characters.
 REASON_MIN_LENGTH = 10
@@ -27,12 +29,21 @@ TICKET_REFERENCE = re.compile(r"(?:#|[^\W\d_]+-)\d+")
 ROLES_THAT_MAY_VIEW_AS = frozenset({StaffRole.SUPPORT, StaffRole.STAFF_ADMIN})
 
 
-class Refused(Exception):
-    """Starting the view was refused; `problem` names the rule (see `PROBLEMS` in the views)."""
-
-    def __init__(self, problem: str):
-        super().__init__(problem)
-        self.problem = problem
+# Why "View as" was refused, for the staff member; the keys are the refusals' codes.
+PROBLEMS = {
+    "not_allowed": _l("Only support and staff admins may view the portal as a customer."),
+    "self": _l("You cannot view the portal as yourself."),
+    "staff_target": _l("Staff accounts cannot be viewed as; only customer accounts."),
+    "inactive": _l("This account is deactivated, so nobody sees the portal as it."),
+    "invited": _l("This person has not accepted the invitation yet and has never signed in."),
+    "nested": _l("You are already viewing the portal as someone. Stop that view first."),
+    "reason_missing": _l("Give a reason: a ticket reference or a few words on why."),
+    "reason_too_short": _l(
+        "Give a ticket reference such as ÄRENDE-1234 or #1234, or at least 10 characters."
+    ),
+    "reason_too_long": _l("The reason can be at most 500 characters."),
+}
+REASON_PROBLEMS = frozenset({"reason_missing", "reason_too_short", "reason_too_long"})
 
 
 def reason_problem(reason: str | None) -> str | None:
@@ -85,7 +96,10 @@ def active_for_session(login_session_id: int) -> Impersonation | None:
 def start(
     staff: Account, customer: Account, reason: str | None, login_session: LoginSession | None
 ) -> Impersonation:
-    """Begin a view as `customer` in the staff member's login session, or raise Refused."""
+    """Begin a view as `customer` in the staff member's login session.
+
+    A refusal is audited, and its code names the rule (a key of `PROBLEMS`).
+    """
     text = (reason or "").strip()
     problem = target_problem(staff, customer, login_session) or reason_problem(text)
     if problem is not None:
@@ -98,7 +112,8 @@ def start(
             reason=text[:REASON_MAX_LENGTH] or None,
             details={"problem": problem},
         )
-        raise Refused(problem)
+        field = "reason" if problem in REASON_PROBLEMS else None
+        raise Refusal(PROBLEMS[problem], field=field, code=problem)
     now = clock.now()
     lifetime = timedelta(minutes=current_app.config["PORTAL_IMPERSONATION_MINUTES"])
     view = Impersonation(
@@ -129,6 +144,8 @@ def end(view: Impersonation, reason: EndReason) -> None:
     _record(view, action)
     if g.get("impersonation") is view:
         g.impersonation = None
+        access.end_read_only()
+        audit.stop_acting()
 
 
 def _record(view: Impersonation, action: str) -> None:
@@ -160,22 +177,17 @@ def _iso(moment: datetime | None) -> str | None:
 
 def resolve(view: Impersonation, account: Account, key: str) -> Account:
     """The account a request of a live login session acts as, ending the view when it must."""
-    from portal.transaction import commit
-
     if not may_view_as(account):
         end(view, EndReason.ROLE_LOST)
-        commit()
         return account
     customer = view.customer
     if customer is None or not customer.is_active:
         end(view, EndReason.CUSTOMER_INACTIVE)
-        commit()
         flash(_("The view as a customer has ended: the customer account is no longer active."))
-        g.ended_impersonation = view
+        access.send_refused_to(_after_view_url(view, account))
         return account
     if clock.now() >= view.expires_dt:
         end(view, EndReason.TIMEOUT)
-        commit()
         flash(
             _(
                 "Your view of the portal as %(name)s has ended: it lasts %(minutes)d minutes at"
@@ -185,18 +197,30 @@ def resolve(view: Impersonation, account: Account, key: str) -> Account:
             ),
             "info",
         )
-        g.ended_impersonation = view
+        access.send_refused_to(_after_view_url(view, account))
         return account
     customer.session_key = key
     g.impersonation = view
     g.impersonator = account
+    access.make_read_only(lambda hidden: _refusal_page(view, hidden))
+    audit.acting_for(account, customer)
     return customer
+
+
+def _refusal_page(view: Impersonation, hidden: bool):
+    page = render_template("portal/impersonation/refused.html", view=view, hidden=hidden)
+    return page, 403
+
+
+def _after_view_url(view: Impersonation, staff: Account) -> str:
+    """Back to the staff member's page of the customer, when they may still see it."""
+    if view.customer_account_id is not None and access.may_use("portal.staff.account", staff):
+        return url_for("portal.staff.account", account_id=view.customer_account_id)
+    return url_for("portal.shell.dashboard")
 
 
 def end_with_dead_session(view: Impersonation, record: LoginSession) -> None:
     """The staff member's session is over (deactivated, revoked, timed out): so is the view."""
-    from portal.transaction import commit
-
     if not record.account.is_active:
         reason = EndReason.STAFF_DEACTIVATED
     elif clock.now() >= view.expires_dt:
@@ -204,7 +228,6 @@ def end_with_dead_session(view: Impersonation, record: LoginSession) -> None:
     else:
         reason = EndReason.SESSION_ENDED
     end(view, reason)
-    commit()
 
 
 # --- questions pages ask ------------------------------------------------------------------

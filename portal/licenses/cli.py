@@ -2,11 +2,10 @@ from pathlib import Path
 
 import click
 
-from portal.cli import ISO_DATE, PortalGroup, fail
-from portal.companies.cli import CLI_ACTOR, company_or_fail
+from portal.commands import CLI_ACTOR, ISO_DATE, PortalGroup, fail
+from portal.companies.service import company_or_refuse
 from portal.licenses import service
 from portal.licenses.notices import run_notices
-from portal.transaction import commit
 
 license_cli = PortalGroup("license", help="Licenses of customer companies.")
 release_cli = PortalGroup("release", help="Product releases and their files.")
@@ -21,21 +20,16 @@ release_cli = PortalGroup("release", help="Product releases and their files.")
 @click.option("--maintenance-until", type=ISO_DATE, help="Releases up to this day are included.")
 def add_license(company_id, product_code, seats, valid_from, valid_until, maintenance_until):
     """Add a license; prints its id."""
-    company = company_or_fail(company_id)
-    try:
-        product = service.product_by_code(product_code)
-        license = service.add_license(
-            company,
-            product,
-            seats=seats,
-            valid_from=valid_from,
-            valid_until=valid_until,
-            maintenance_until=maintenance_until,
-            actor_label=CLI_ACTOR,
-        )
-    except service.LicenseError as error:
-        fail(str(error))
-    commit()
+    company = company_or_refuse(company_id)
+    license = service.add_license(
+        company,
+        service.product_by_code(product_code),
+        seats=seats,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        maintenance_until=maintenance_until,
+        actor_label=CLI_ACTOR,
+    )
     click.echo(license.id)
 
 
@@ -50,22 +44,18 @@ def add_release(product_code, version, file: Path, released_on, end_of_life, not
     """Publish a release: the file is streamed into the release store; prints the release id."""
     if not file.is_file():
         fail(f"no such file: {file}")
-    try:
-        product = service.product_by_code(product_code)
-        with file.open("rb") as source:
-            release = service.add_release(
-                product,
-                version,
-                source,
-                file.name,
-                released_on=released_on,
-                end_of_life_on=end_of_life,
-                notes=notes,
-                actor_label=CLI_ACTOR,
-            )
-    except service.LicenseError as error:
-        fail(str(error))
-    commit()
+    product = service.product_by_code(product_code)
+    with file.open("rb") as source:
+        release = service.add_release(
+            product,
+            version,
+            source,
+            file.name,
+            released_on=released_on,
+            end_of_life_on=end_of_life,
+            notes=notes,
+            actor_label=CLI_ACTOR,
+        )
     click.echo(release.id)
 
 

@@ -1,9 +1,9 @@
 """Which releases a company may download: the entitlement rule, stated once, asked in SQL.
 
-A release is offered to a company when the company holds an active license for the release's
-product (not revoked, valid from today or earlier, valid until today or later or perpetual) and
-the release came out on or before that license's maintenance end (no maintenance end: every
-release). Lists, the license page and single downloads all ask `offered()`.
+A release is offered to a company when the company holds a license for the release's product
+that is in force today (`License.is_active_on`) and whose maintenance covers the release's date
+(`License.covers`). Lists, the license page, single downloads and the release notices all ask
+these two conditions.
 """
 
 from datetime import date
@@ -17,20 +17,12 @@ from portal.licenses.models import License, Product, Release, ReleaseFile
 
 
 def offered(company_id: int, today: date, *, license_id: int | None = None) -> sa.ColumnElement:
-    """SQL condition on `Release`: the company (or that one license of it) entitles to it.
-
-    The license part mirrors `License.state_on(today) == ACTIVE` plus `valid_from <= today`.
-    """
+    """SQL condition on `Release`: the company (or that one license of it) entitles to it."""
     covering = sa.select(License.id).where(
         License.company_id == company_id,
         License.product_id == Release.product_id,
-        License.revoked_dt.is_(None),
-        License.valid_from <= today,
-        sa.or_(License.valid_until.is_(None), License.valid_until >= today),
-        sa.or_(
-            License.maintenance_until.is_(None),
-            Release.released_on <= License.maintenance_until,
-        ),
+        License.is_active_on(today),
+        License.covers(Release.released_on),
     )
     if license_id is not None:
         covering = covering.where(License.id == license_id)

@@ -15,34 +15,31 @@ from flask_babel import lazy_gettext as _l
 
 from portal import audit, clock, mail
 from portal.accounts import passwords, service, sessions, tokens
-from portal.accounts.models import Account, AccountKind, CompanyRole
+from portal.accounts.models import (
+    Account,
+    AccountKind,
+    AccountToken,
+    CompanyRole,
+    LicenseManagerDesignation,
+    TokenPurpose,
+)
+from portal.accounts.service import current_designation, current_manager
 from portal.companies.models import Company
 from portal.db import db
-from portal.licenses.models import LicenseManagerDesignation, PendingManagerDesignation
+from portal.emails import normalize_email
+from portal.licenses.models import PendingManagerDesignation
+from portal.refusals import Refusal
 from portal.urls import external_url
 
-CONFIRMATION = tokens.TokenPurpose.MANAGER_CONFIRMATION
+CONFIRMATION = TokenPurpose.MANAGER_CONFIRMATION
 CONFIRMATION_HOURS = tokens.lifetime_hours(CONFIRMATION)
-
-
-class ManagerError(ValueError):
-    """A choice the rules refuse. `field` names the form field the message belongs beside.
-
-    Every check runs before anything is changed, so a view may commit after this error (to keep
-    the audit event of a refused address) without committing half a designation.
-    """
-
-    def __init__(self, message, field: str):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
 
 
 @dataclass(frozen=True)
 class Confirmation:
     """A usable confirmation link: its token record and the pending choice it confirms."""
 
-    token: tokens.AccountToken
+    token: AccountToken
     pending: PendingManagerDesignation
 
     @property
@@ -52,37 +49,6 @@ class Confirmation:
     @property
     def company(self) -> Company:
         return self.pending.account.company
-
-
-def is_license_manager(account) -> bool:
-    return (
-        db.session.scalar(
-            sa.select(LicenseManagerDesignation.id).where(
-                LicenseManagerDesignation.account_id == account.id,
-                LicenseManagerDesignation.company_id == account.company_id,
-            )
-        )
-        is not None
-    )
-
-
-def current_designation(company: Company) -> LicenseManagerDesignation | None:
-    return db.session.scalar(
-        sa.select(LicenseManagerDesignation).where(
-            LicenseManagerDesignation.company_id == company.id
-        )
-    )
-
-
-def current_manager(company: Company) -> Account | None:
-    return db.session.scalar(
-        sa.select(Account)
-        .join(LicenseManagerDesignation, LicenseManagerDesignation.account_id == Account.id)
-        .where(
-            LicenseManagerDesignation.company_id == company.id,
-            Account.company_id == company.id,
-        )
-    )
 
 
 def pending_change(company: Company) -> PendingManagerDesignation | None:
@@ -142,7 +108,7 @@ def designate_personal(
         or account.kind != AccountKind.PERSONAL
         or not account.is_active
     ):
-        raise ManagerError(_l("Choose one of your company's active users."), "account")
+        raise Refusal(_l("Choose one of your company's active users."), field="account")
     current = current_manager(company)
     if current is not None and current.id == account.id:
         _keep_current(company, account, by, "account")
@@ -154,8 +120,8 @@ def designate_personal(
 def _keep_current(company: Company, account: Account, by: Account | None, field: str) -> None:
     """Choosing the current manager again withdraws a pending change; with none, it is a mistake."""
     if not _has_pending(company):
-        raise ManagerError(
-            _l("%(name)s already manages the licenses.", name=account.display_name), field
+        raise Refusal(
+            _l("%(name)s already manages the licenses.", name=account.display_name), field=field
         )
     _drop_pending(company, by)
 
@@ -174,10 +140,10 @@ def designate_function_address(
     """
     _lock(company)
     try:
-        address = service.normalize_email(email or "")
-    except service.AccountError:
-        raise ManagerError(
-            _l("Enter an email address like licenses@example.com."), "email"
+        address = normalize_email(email)
+    except Refusal:
+        raise Refusal(
+            _l("Enter an email address like licenses@example.com."), field="email"
         ) from None
     account = service.find_by_email(address)
     if account is not None:
@@ -227,12 +193,12 @@ def designate_function_address(
     token = tokens.issue(account, CONFIRMATION, created_by=by, payload={"pending_id": pending.id})
     mail.queue(
         account.email,
-        "manager_confirmation",
+        "portal/licenses/mail/manager_confirmation",
         language=account.language,
         company=company,
         account=account,
         requested_by=by,
-        link=external_url("portal.license_manager.confirm", token=token),
+        link=external_url("portal.licenses.confirm_manager", token=token),
         hours=CONFIRMATION_HOURS,
     )
     audit.record("manager.confirmation_sent", actor=by, subject=account, company_id=company.id)
@@ -250,25 +216,25 @@ def _check_existing_address(company: Company, account: Account, by: Account | No
             company_id=company.id,
             details={"reason": "address has an account outside the company"},
         )
-        raise ManagerError(
+        raise Refusal(
             _l(
                 "This address cannot be used. Choose an address of your own company"
                 " that has no account elsewhere in the portal."
             ),
-            "email",
+            field="email",
         )
     if account.kind != AccountKind.FUNCTION:
-        raise ManagerError(
+        raise Refusal(
             _l(
                 "This address belongs to a person's account in your company."
                 " Choose the person in the list instead."
             ),
-            "email",
+            field="email",
         )
     if not account.is_active and account.password_hash is not None:
-        raise ManagerError(
+        raise Refusal(
             _l("The account of this address is deactivated. Reactivate it under Users first."),
-            "email",
+            field="email",
         )
 
 
@@ -310,8 +276,8 @@ def confirm(confirmation: Confirmation, password: str) -> tokens.TokenProblem | 
         )
     )
     used, cancelled = db.session.execute(
-        sa.select(tokens.AccountToken.used_dt, tokens.AccountToken.cancelled_dt).where(
-            tokens.AccountToken.id == confirmation.token.id
+        sa.select(AccountToken.used_dt, AccountToken.cancelled_dt).where(
+            AccountToken.id == confirmation.token.id
         )
     ).one()
     if used is not None:
@@ -358,7 +324,7 @@ def _designate(
     licenses_link = external_url("portal.licenses.index")
     mail.queue(
         account.email,
-        "manager_designated",
+        "portal/licenses/mail/manager_designated",
         language=account.language,
         company=company,
         account=account,
@@ -368,7 +334,7 @@ def _designate(
     if previous is not None and previous.id != account.id and previous.is_active:
         mail.queue(
             previous.email,
-            "manager_replaced",
+            "portal/licenses/mail/manager_replaced",
             language=previous.language,
             company=company,
             successor=account,

@@ -1,18 +1,44 @@
+"""Products, releases and their files, licenses, pending manager choices and sent notices."""
+
 import enum
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal import clock
 from portal.accounts.models import Account
 from portal.db import db, enum_column
+from portal.licenses import keys
+
+# An active license whose valid-until date is at most this many days away is "expiring soon".
+EXPIRING_WITHIN_DAYS = 60
+# Customers whose latest download of a product is a release that stops working within this many
+# days (or already has) are warned on their start page.
+WARN_DAYS_BEFORE_END_OF_LIFE = 90
 
 
 class LicenseState(enum.StrEnum):
+    """A license's state on a day, in the order of its life."""
+
+    UPCOMING = "upcoming"  # valid from a later day
     ACTIVE = "active"
+    EXPIRING = "expiring"  # active, and valid until a day at most EXPIRING_WITHIN_DAYS away
     EXPIRED = "expired"
     REVOKED = "revoked"
+
+
+STATE_LABELS = {
+    LicenseState.UPCOMING: _l("Not yet valid"),
+    LicenseState.ACTIVE: _l("Active"),
+    LicenseState.EXPIRING: _l("Expiring soon"),
+    LicenseState.EXPIRED: _l("Expired"),
+    LicenseState.REVOKED: _l("Revoked"),
+}
+# The states in which a license is in force (`License.is_active_on`).
+IN_FORCE = frozenset({LicenseState.ACTIVE, LicenseState.EXPIRING})
 
 
 class Product(db.Model):
@@ -83,31 +109,64 @@ class License(db.Model):
 
     __table_args__ = (sa.CheckConstraint("seats > 0", name="seats_positive"),)
 
+    # The rules of a license's life, each written once: in Python for one license, and as the
+    # same condition in SQL for queries over many (tests/test_licenses.py holds them together).
+
+    @property
+    def masked_key(self) -> str:
+        return keys.mask(self.key)
+
+    @hybrid_method
+    def is_active_on(self, day: date) -> bool:
+        """In force on `day`: not revoked, valid from that day or earlier, and not yet ended."""
+        return (
+            self.revoked_dt is None
+            and self.valid_from <= day
+            and (self.valid_until is None or self.valid_until >= day)
+        )
+
+    @is_active_on.expression
+    def is_active_on(cls, day: date):
+        return sa.and_(
+            cls.revoked_dt.is_(None),
+            cls.valid_from <= day,
+            sa.or_(cls.valid_until.is_(None), cls.valid_until >= day),
+        )
+
+    @hybrid_method
+    def covers(self, released_on: date) -> bool:
+        """Its maintenance includes a release of that day (no maintenance end: every release)."""
+        return self.maintenance_until is None or released_on <= self.maintenance_until
+
+    @covers.expression
+    def covers(cls, released_on):
+        return sa.or_(cls.maintenance_until.is_(None), released_on <= cls.maintenance_until)
+
     def state_on(self, day: date) -> LicenseState:
         if self.revoked_dt is not None:
             return LicenseState.REVOKED
         if self.valid_until is not None and self.valid_until < day:
             return LicenseState.EXPIRED
+        if self.valid_from > day:
+            return LicenseState.UPCOMING
+        if self.valid_until is not None and self.valid_until <= _expiring_horizon(day):
+            return LicenseState.EXPIRING
         return LicenseState.ACTIVE
 
-    @property
-    def state(self) -> LicenseState:
-        return self.state_on(clock.today())
+    @classmethod
+    def state_expression(cls, day: date) -> sa.ColumnElement[str]:
+        """`state_on(day)` in SQL, so that lists filter and sort by it without loading rows."""
+        return sa.case(
+            (cls.revoked_dt.is_not(None), LicenseState.REVOKED.value),
+            (cls.valid_until < day, LicenseState.EXPIRED.value),
+            (cls.valid_from > day, LicenseState.UPCOMING.value),
+            (cls.valid_until <= _expiring_horizon(day), LicenseState.EXPIRING.value),
+            else_=LicenseState.ACTIVE.value,
+        )
 
 
-class LicenseManagerDesignation(db.Model):
-    """Which account of a company manages its licenses (one per company)."""
-
-    __tablename__ = "license_manager_designations"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    company_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("companies.id", ondelete="CASCADE"), unique=True
-    )
-    account_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
-    )
-    designated_dt: Mapped[datetime] = mapped_column(default=clock.now)
+def _expiring_horizon(day: date) -> date:
+    return day + timedelta(days=EXPIRING_WITHIN_DAYS)
 
 
 class PendingManagerDesignation(db.Model):

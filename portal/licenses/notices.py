@@ -10,8 +10,7 @@ its unique key refuses a second one. Every notice commits on its own; a notice a
 just sent is rolled back alone and the run carries on. A notice that comes due while the job
 did not run is sent once, for the nearest threshold that has passed, not for every missed one.
 
-The scheduler calls `portal.licenses.notices:run_notices`; `portal license notices` runs it by
-hand.
+The scheduler runs `run_notices` daily; `portal license notices` runs it by hand.
 """
 
 from collections import Counter
@@ -20,13 +19,13 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
-from portal import clock, mail
+from portal import clock, mail, transaction
+from portal.accounts.service import current_manager
 from portal.companies.models import Company
 from portal.db import db
 from portal.licenses import keys
-from portal.licenses.manager import current_manager, recipients_for_license_notices
+from portal.licenses.manager import recipients_for_license_notices
 from portal.licenses.models import License, NoticeKind, NoticeSent, Release
-from portal.transaction import commit
 from portal.urls import external_url
 
 # Days before a license's valid-until date on which its manager is told.
@@ -61,12 +60,19 @@ def run_notices(today: date | None = None) -> dict[str, int]:
     """Send every notice that is due and not yet sent; return counts (no personal data)."""
     today = today or clock.today()
     counts = Counter(dict.fromkeys(COUNT_NAMES, 0))
-    try:
-        for notice in due_expiry_notices(today) + due_release_notices(today):
-            _send(notice, today, counts)
-    except BaseException:
-        db.session.rollback()  # the notice in hand is neither sent nor recorded; rerun sends it
-        raise
+    for notice in due_expiry_notices(today) + due_release_notices(today):
+        # Each notice is a step of its own: sent and recorded, or (on any error) neither.
+        try:
+            with transaction.step():
+                mails = _send(notice, today)
+        except sa.exc.IntegrityError:  # another run has just sent it
+            counts["already_sent"] += 1
+            continue
+        if mails:
+            counts[notice.kind.value] += 1
+            counts["mails"] += mails
+        else:
+            counts["without_recipient"] += 1
     return dict(counts)
 
 
@@ -113,7 +119,7 @@ def due_release_notices(today: date) -> list[DueNotice]:
         .where(
             Release.released_on >= window_start,
             Release.released_on <= today,
-            *_active_on(today),
+            License.is_active_on(today),
             Company.relationship_ended_on.is_(None),
         )
         .distinct()
@@ -124,14 +130,6 @@ def due_release_notices(today: date) -> list[DueNotice]:
         for release_id, company_id, released_on in rows
     ]
     return _not_yet_sent(NoticeKind.RELEASE_PUBLISHED, notices)
-
-
-def _active_on(today: date) -> tuple:
-    return (
-        License.revoked_dt.is_(None),
-        License.valid_from <= today,
-        sa.or_(License.valid_until.is_(None), License.valid_until >= today),
-    )
 
 
 def _not_yet_sent(kind: NoticeKind, notices: list[DueNotice]) -> list[DueNotice]:
@@ -154,29 +152,24 @@ def _not_yet_sent(kind: NoticeKind, notices: list[DueNotice]) -> list[DueNotice]
     return [notice for notice in notices if notice.key not in sent]
 
 
-def _send(notice: DueNotice, today: date, counts: Counter) -> None:
+def _send(notice: DueNotice, today: date) -> int:
+    """Record the notice and queue its mails; the number of mails (0: nobody to tell)."""
     company = db.session.get(Company, notice.company_id)
     recipients = recipients_for_license_notices(company)
     if not recipients:
-        counts["without_recipient"] += 1
-        return
-    try:
-        db.session.add(
-            NoticeSent(
-                kind=notice.kind,
-                subject_id=notice.subject_id,
-                company_id=notice.company_id,
-                threshold=notice.threshold,
-                reference_on=notice.reference_on,
-                recipients=len(recipients),
-                sent_dt=clock.now(),
-            )
+        return 0
+    db.session.add(
+        NoticeSent(
+            kind=notice.kind,
+            subject_id=notice.subject_id,
+            company_id=notice.company_id,
+            threshold=notice.threshold,
+            reference_on=notice.reference_on,
+            recipients=len(recipients),
+            sent_dt=clock.now(),
         )
-        db.session.flush()  # another run that sent it first makes this fail here
-    except sa.exc.IntegrityError:
-        db.session.rollback()
-        counts["already_sent"] += 1
-        return
+    )
+    db.session.flush()  # another run that sent it first makes this fail here
     template, context = _mail_content(notice, company, today)
     manager = current_manager(company)
     as_manager = manager is not None and recipients == [manager]
@@ -189,20 +182,13 @@ def _send(notice: DueNotice, today: date, counts: Counter) -> None:
             as_manager=as_manager,
             **context,
         )
-    try:
-        commit()
-    except sa.exc.IntegrityError:
-        db.session.rollback()
-        counts["already_sent"] += 1
-        return
-    counts[notice.kind.value] += 1
-    counts["mails"] += len(recipients)
+    return len(recipients)
 
 
 def _mail_content(notice: DueNotice, company: Company, today: date) -> tuple[str, dict]:
     if notice.kind == NoticeKind.LICENSE_EXPIRING:
         license = db.session.get(License, notice.subject_id)
-        return "notice_license_expiring", {
+        return "portal/licenses/mail/notice_license_expiring", {
             "product": license.product.name,
             "seats": license.seats,
             "masked_key": keys.mask(license.key),
@@ -217,17 +203,14 @@ def _mail_content(notice: DueNotice, company: Company, today: date) -> tuple[str
             .where(
                 License.company_id == company.id,
                 License.product_id == release.product_id,
-                *_active_on(today),
-                sa.or_(
-                    License.maintenance_until.is_(None),
-                    License.maintenance_until >= release.released_on,
-                ),
+                License.is_active_on(today),
+                License.covers(release.released_on),
             )
             .limit(1)
         )
         is not None
     )
-    return "notice_release_published", {
+    return "portal/licenses/mail/notice_release_published", {
         "product": release.product.name,
         "version": release.version,
         "released_on": release.released_on,

@@ -5,29 +5,28 @@ from pathlib import Path
 from typing import BinaryIO
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from portal import audit, clock
 from portal.companies.models import Company
 from portal.db import db
 from portal.licenses import keys, store
 from portal.licenses.models import License, Product, Release, ReleaseFile
+from portal.refusals import Refusal
 
-PRODUCT_CODES = ("safelink", "safelink-pfr", "secure-envelope")
-
-
-class LicenseError(ValueError):
-    """A license or release request that cannot be carried out; the message says why."""
-
-
-class UploadTooLarge(LicenseError):
-    """The release file is larger than the upload limit."""
+# The refusal code of a release file above the upload limit (the view words it with the limit).
+FILE_TOO_LARGE = "file_too_large"
 
 
 def product_by_code(code: str) -> Product:
     product = db.session.scalar(sa.select(Product).where(Product.code == code))
     if product is None:
         known = ", ".join(db.session.scalars(sa.select(Product.code).order_by(Product.code)))
-        raise LicenseError(f"unknown product {code!r} (known: {known})")
+        raise Refusal(
+            _l("Unknown product %(code)s (known: %(known)s).", code=repr(code), known=known),
+            field="product",
+            code="unknown_product",
+        )
     return product
 
 
@@ -43,10 +42,10 @@ def add_license(
     actor_label: str | None = None,
 ) -> License:
     if seats < 1:
-        raise LicenseError("seats must be at least 1")
+        raise Refusal(_l("A license has at least 1 seat."), field="seats")
     valid_from = valid_from or clock.today()
     if valid_until is not None and valid_until < valid_from:
-        raise LicenseError("valid until is before valid from")
+        raise Refusal(_l("The license cannot end before it starts."), field="valid_until")
     license = License(
         company_id=company.id,
         product=product,
@@ -92,18 +91,26 @@ def add_release(
     version = version.strip()
     filename = Path(filename).name
     if not version:
-        raise LicenseError("the version is empty")
+        raise Refusal(_l("Enter the version."), field="version")
     if not filename:
-        raise LicenseError("the file has no name")
+        raise Refusal(_l("The file has no name."), field="file")
     exists = db.session.scalar(
         sa.select(Release.id).where(Release.product_id == product.id, Release.version == version)
     )
     if exists is not None:
-        raise LicenseError(f"{product.name} {version} already exists")
+        raise Refusal(
+            _l("%(product)s %(version)s already exists.", product=product.name, version=version),
+            field="version",
+            code="duplicate_release",
+        )
     try:
         stored = store.save(source, max_size=max_size)
-    except store.FileTooLarge as error:
-        raise UploadTooLarge(str(error)) from None
+    except store.FileTooLarge:
+        raise Refusal(
+            _l("The file is larger than %(bytes)d bytes.", bytes=max_size),
+            field="file",
+            code=FILE_TOO_LARGE,
+        ) from None
     release = Release(
         product=product,
         version=version,
@@ -134,9 +141,11 @@ def add_release(
 def add_product(code: str, name: str, *, actor=None, actor_label: str | None = None) -> Product:
     code, name = code.strip().lower(), name.strip()
     if not code or not name:
-        raise LicenseError("a product needs a code and a name")
+        raise Refusal(_l("A product needs a code and a name."), field="code")
     if db.session.scalar(sa.select(Product.id).where(Product.code == code)) is not None:
-        raise LicenseError(f"a product with the code {code!r} already exists")
+        raise Refusal(
+            _l("A product with the code %(code)s already exists.", code=repr(code)), field="code"
+        )
     product = Product(code=code, name=name)
     db.session.add(product)
     db.session.flush()
@@ -161,9 +170,9 @@ def extend_license(
 ) -> None:
     """Set new end dates (None: perpetual / every release); a revoked license stays revoked."""
     if license.revoked_dt is not None:
-        raise LicenseError("a revoked license cannot be changed")
+        raise Refusal(_l("This license is revoked and cannot be changed."), code="revoked")
     if valid_until is not None and valid_until < license.valid_from:
-        raise LicenseError("valid until is before valid from")
+        raise Refusal(_l("The license cannot end before it starts."), field="valid_until")
     before = {
         "valid_until": _iso(license.valid_until),
         "maintenance_until": _iso(license.maintenance_until),

@@ -6,7 +6,7 @@ Every change is audited by the service it calls; each request commits once at it
 from pathlib import PurePosixPath
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
@@ -15,12 +15,10 @@ from portal import access, clock
 from portal.companies.models import Company
 from portal.config import max_upload_bytes
 from portal.db import db
-from portal.downloads.end_of_life import WARN_DAYS_BEFORE_END_OF_LIFE
-from portal.downloads.views import human_size
-from portal.licenses import keys, service
-from portal.licenses.listing import STATE_LABELS, LicenseQuery, ShownState, state_expression
-from portal.licenses.models import License, Product, Release
-from portal.licenses.staff_forms import (
+from portal.forms import show_refusal
+from portal.i18n import human_size
+from portal.licenses import service
+from portal.licenses.forms import (
     ConfirmForm,
     EndOfLifeForm,
     ExtendLicenseForm,
@@ -28,9 +26,16 @@ from portal.licenses.staff_forms import (
     ProductForm,
     ReleaseForm,
 )
-from portal.transaction import commit
-
-bp = Blueprint("staff_licenses", __name__, url_prefix="/staff/licenses")
+from portal.licenses.listing import LicenseQuery
+from portal.licenses.models import (
+    IN_FORCE,
+    STATE_LABELS,
+    WARN_DAYS_BEFORE_END_OF_LIFE,
+    License,
+    Product,
+    Release,
+)
+from portal.refusals import Refusal
 
 
 def _actor():
@@ -41,13 +46,11 @@ def _can_change() -> bool:
     return access.STAFF_ADMIN.allows(current_user)
 
 
-@bp.get("/")
 @access.STAFF
 def index():
     today = clock.today()
-    state = state_expression(today)
     in_force = sa.func.sum(
-        sa.case((state.in_([ShownState.ACTIVE.value, ShownState.EXPIRING.value]), 1), else_=0)
+        sa.case((License.state_expression(today).in_([s.value for s in IN_FORCE]), 1), else_=0)
     )
     rows = db.session.execute(
         sa.select(Company, sa.func.count(License.id), in_force)
@@ -55,25 +58,22 @@ def index():
         .group_by(Company.id)
         .order_by(Company.name, Company.id)
     ).all()
-    return render_template("portal/staff/licenses_index.html", rows=rows, can_change=_can_change())
+    return render_template("portal/licenses/staff_index.html", rows=rows, can_change=_can_change())
 
 
-@bp.get("/companies/<int:company_id>")
 @access.STAFF
 def company(company_id: int):
     company = db.get_or_404(Company, company_id)
     rows = db.session.execute(LicenseQuery().statement(company.id, clock.today())).all()
     return render_template(
-        "portal/staff/licenses_company.html",
+        "portal/licenses/staff_company.html",
         company=company,
         rows=rows,
-        mask=keys.mask,
         state_labels=STATE_LABELS,
         can_change=_can_change(),
     )
 
 
-@bp.route("/new", methods=["GET", "POST"])
 @access.STAFF_ADMIN
 def new_license():
     form = LicenseForm()
@@ -92,30 +92,28 @@ def new_license():
                 maintenance_until=form.maintenance_until.data,
                 actor=_actor(),
             )
-        except service.LicenseError as error:
-            form.seats.errors.append(str(error))
+        except Refusal as refusal:
+            show_refusal(form, refusal, "seats")
         else:
-            commit()
             flash(
                 _("A %(product)s license for %(company)s is created.", **_names(license)),
                 "success",
             )
-            return redirect(url_for("portal.staff_licenses.company", company_id=company.id))
+            return redirect(url_for(".staff_company", company_id=company.id))
     return render_template(
-        "portal/staff/licenses_form.html",
+        "portal/licenses/staff_form.html",
         form=form,
         title=_("New license"),
         intro=_("The license key is generated when the license is created."),
         submit=_("Create the license"),
-        back=url_for("portal.staff_licenses.index"),
+        back=url_for(".staff_index"),
     )
 
 
-@bp.route("/<int:license_id>/extend", methods=["GET", "POST"])
 @access.STAFF_ADMIN
 def extend(license_id: int):
     license = db.get_or_404(License, license_id)
-    back = url_for("portal.staff_licenses.company", company_id=license.company_id)
+    back = url_for(".staff_company", company_id=license.company_id)
     if license.revoked_dt is not None:
         flash(_("This license is revoked and cannot be changed."), "error")
         return redirect(back)
@@ -127,11 +125,10 @@ def extend(license_id: int):
             maintenance_until=form.maintenance_until.data,
             actor=_actor(),
         )
-        commit()
         flash(_("The %(product)s license of %(company)s is changed.", **_names(license)), "success")
         return redirect(back)
     return render_template(
-        "portal/staff/licenses_form.html",
+        "portal/licenses/staff_form.html",
         form=form,
         title=_("Extend the %(product)s license of %(company)s", **_names(license)),
         intro=_("Key %(key)s, %(seats)d seats, valid from %(valid_from)s.", **_facts(license)),
@@ -140,15 +137,13 @@ def extend(license_id: int):
     )
 
 
-@bp.route("/<int:license_id>/revoke", methods=["GET", "POST"])
 @access.STAFF_ADMIN
 def revoke(license_id: int):
     license = db.get_or_404(License, license_id)
-    back = url_for("portal.staff_licenses.company", company_id=license.company_id)
+    back = url_for(".staff_company", company_id=license.company_id)
     form = ConfirmForm()
     if form.validate_on_submit():
         if service.revoke_license(license, actor=_actor()):
-            commit()
             flash(
                 _("The %(product)s license of %(company)s is revoked.", **_names(license)),
                 "success",
@@ -157,7 +152,7 @@ def revoke(license_id: int):
             flash(_("This license was already revoked."), "info")
         return redirect(back)
     return render_template(
-        "portal/staff/licenses_revoke.html",
+        "portal/licenses/staff_revoke.html",
         form=form,
         license=license,
         names=_names(license),
@@ -166,7 +161,6 @@ def revoke(license_id: int):
     )
 
 
-@bp.get("/products")
 @access.STAFF
 def products():
     products = db.session.scalars(sa.select(Product).order_by(Product.name)).all()
@@ -179,7 +173,7 @@ def products():
     for release in releases:
         by_product[release.product_id].append(release)
     return render_template(
-        "portal/staff/licenses_products.html",
+        "portal/licenses/staff_products.html",
         products=products,
         by_product=by_product,
         human_size=human_size,
@@ -187,30 +181,27 @@ def products():
     )
 
 
-@bp.route("/products/new", methods=["GET", "POST"])
 @access.STAFF_ADMIN
 def new_product():
     form = ProductForm()
     if form.validate_on_submit():
         try:
             product = service.add_product(form.code.data, form.name.data, actor=_actor())
-        except service.LicenseError as error:
-            form.code.errors.append(str(error))
+        except Refusal as refusal:
+            show_refusal(form, refusal, "code")
         else:
-            commit()
             flash(_("The product %(name)s is created.", name=product.name), "success")
-            return redirect(url_for("portal.staff_licenses.products"))
+            return redirect(url_for(".staff_products"))
     return render_template(
-        "portal/staff/licenses_form.html",
+        "portal/licenses/staff_form.html",
         form=form,
         title=_("New product"),
         intro=None,
         submit=_("Create the product"),
-        back=url_for("portal.staff_licenses.products"),
+        back=url_for(".staff_products"),
     )
 
 
-@bp.route("/releases/new", methods=["GET", "POST"])
 @access.STAFF_ADMIN
 def new_release():
     form = ReleaseForm()
@@ -230,14 +221,14 @@ def new_release():
                 max_size=limit,
                 actor=_actor(),
             )
-        except service.UploadTooLarge:
-            form.file.errors.append(
-                _("The file is larger than %(limit)s.", limit=human_size(limit))
-            )
-        except service.LicenseError as error:
-            form.file.errors.append(str(error))
+        except Refusal as refusal:
+            if refusal.code == service.FILE_TOO_LARGE:
+                form.file.errors.append(
+                    _("The file is larger than %(limit)s.", limit=human_size(limit))
+                )
+            else:
+                show_refusal(form, refusal, "file")
         else:
-            commit()
             flash(
                 _(
                     "%(product)s %(version)s is published.",
@@ -246,18 +237,16 @@ def new_release():
                 ),
                 "success",
             )
-            return redirect(url_for("portal.staff_licenses.products"))
-    return render_template("portal/staff/licenses_upload.html", form=form, limit=human_size(limit))
+            return redirect(url_for(".staff_products"))
+    return render_template("portal/licenses/staff_upload.html", form=form, limit=human_size(limit))
 
 
-@bp.route("/releases/<int:release_id>/end-of-life", methods=["GET", "POST"])
 @access.STAFF_ADMIN
 def end_of_life(release_id: int):
     release = db.get_or_404(Release, release_id)
     form = EndOfLifeForm(release=release)
     if form.validate_on_submit():
         service.set_end_of_life(release, form.end_of_life_on.data, actor=_actor())
-        commit()
         flash(
             _(
                 "The end of life of %(product)s %(version)s is saved.",
@@ -266,9 +255,9 @@ def end_of_life(release_id: int):
             ),
             "success",
         )
-        return redirect(url_for("portal.staff_licenses.products"))
+        return redirect(url_for(".staff_products"))
     return render_template(
-        "portal/staff/licenses_form.html",
+        "portal/licenses/staff_form.html",
         form=form,
         title=_(
             "End of life of %(product)s %(version)s",
@@ -282,7 +271,7 @@ def end_of_life(release_id: int):
             days=WARN_DAYS_BEFORE_END_OF_LIFE,
         ),
         submit=_("Save the end-of-life date"),
-        back=url_for("portal.staff_licenses.products"),
+        back=url_for(".staff_products"),
     )
 
 
@@ -295,7 +284,7 @@ def _names(license: License) -> dict[str, str]:
 
 def _facts(license: License) -> dict[str, object]:
     return {
-        "key": keys.mask(license.key),
+        "key": license.masked_key,
         "seats": license.seats,
         "valid_from": license.valid_from.isoformat(),
     }

@@ -1,6 +1,6 @@
 import click
 
-from portal.cli import PortalGroup
+from portal.commands import PortalGroup
 from portal.mail import outbox
 
 mail_cli = PortalGroup("mail", help="The mail outbox.")

@@ -32,18 +32,19 @@ _COMMITTED = "portal_outbox_committed"
 
 
 def queue(recipient: str, template: str, *, language: str = "sv", **context) -> OutboxMail:
-    """Render `portal/mail/<template>.txt` (and `.html` where it exists) into the outbox.
+    """Render `<template>.txt` (and `.html` where it exists) into the outbox.
 
-    The text template sets `subject`; both are rendered in the recipient's language.
+    `template` names a feature's mail, e.g. `portal/accounts/mail/invitation`. The text template
+    sets `subject`; both are rendered in the recipient's language.
     """
     env = current_app.jinja_env
     with force_locale(language):
-        text_module = env.get_template(f"portal/mail/{template}.txt").make_module(context)
+        text_module = env.get_template(f"{template}.txt").make_module(context)
         # One line: a line break in a header would end the mail's headers (header injection).
         subject = " ".join(str(getattr(text_module, "subject", "")).split())
         body_text = str(text_module).strip() + "\n"
         try:
-            html_template = env.get_template(f"portal/mail/{template}.html")
+            html_template = env.get_template(f"{template}.html")
         except TemplateNotFound:
             body_html = None
         else:

@@ -1,4 +1,4 @@
-"""`/account/export`: everything the portal holds about the signed-in person, as JSON or a page.
+"""Everything the portal holds about one person, for `/account/export` (JSON or a page).
 
 One function, `collect`, gathers the data; the page and the JSON document both show exactly what
 it returns. It never includes a password hash, a session key hash, a token, a two-factor secret,
@@ -11,11 +11,8 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, json, make_response, render_template, request
-from flask_babel import format_datetime
-from flask_login import current_user
 
-from portal import access, audit, clock
+from portal import clock
 from portal.accounts.models import Account, LoginSession
 from portal.audit import AuditEvent
 from portal.contacts import consent
@@ -24,9 +21,6 @@ from portal.contacts.models import Contact
 from portal.db import db
 from portal.downloads.models import DownloadRecord
 from portal.licenses.models import Release, ReleaseFile
-from portal.transaction import commit
-
-bp = Blueprint("export", __name__, url_prefix="/account/export")
 
 FORMAT_VERSION = 1
 _EMAIL = re.compile(r"[^\s@<>\"']+@[^\s@<>\"']+")
@@ -223,40 +217,3 @@ def collect(account: Account) -> dict[str, Any]:
         "audit_events": _audit_events(account),
         "disclosures": _disclosures(account, contacts),
     }
-
-
-def _wants_json() -> bool:
-    if request.args.get("format") == "json":
-        return True
-    return request.accept_mimetypes.best_match(["text/html", "application/json"]) == (
-        "application/json"
-    )
-
-
-@bp.get("")
-@access.SIGNED_IN
-@access.not_while_impersonating
-def overview():
-    account = current_user._get_current_object()
-    data = collect(account)
-    as_json = _wants_json()
-    audit.record(
-        "export.downloaded", subject=account, details={"format": "json" if as_json else "html"}
-    )
-    commit()
-    if as_json:
-        response = make_response(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False))
-        response.mimetype = "application/json"
-        filename = f"kundportal-export-{clock.today().isoformat()}.json"
-        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
-    return render_template("portal/contacts/export.html", data=data, when=_display_time)
-
-
-def _display_time(iso: str | None) -> str:
-    """An exported ISO timestamp as local time on the page (dates stay dates)."""
-    if not iso:
-        return ""
-    if "T" not in iso:
-        return iso
-    return format_datetime(datetime.fromisoformat(iso), "yyyy-MM-dd HH:mm")

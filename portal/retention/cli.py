@@ -9,7 +9,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import current_app
 
 from portal import clock
-from portal.cli import ISO_DATE, OneLineCommand, PortalGroup, fail
+from portal.commands import ISO_DATE, OneLineCommand, PortalGroup
 from portal.retention import purge as retention
 from portal.retention.scheduler import PortalScheduler
 
@@ -29,17 +29,14 @@ retention_cli = PortalGroup("retention", help="Removing login accounts after the
 def purge(dry_run: bool, today, batch_size: int):
     """Remove the accounts (and personal data) that are due; prints a summary line."""
     today = today or clock.today()
-    try:
-        if sys.stdout.isatty():
-            total = retention.count_due_accounts(today)
-            with click.progressbar(length=total, label="Accounts") as bar:
-                report = retention.purge(
-                    today, dry_run=dry_run, batch_size=batch_size, progress=bar.update
-                )
-        else:
-            report = retention.purge(today, dry_run=dry_run, batch_size=batch_size)
-    except retention.PurgeRefused as refusal:
-        fail(str(refusal))
+    if sys.stdout.isatty():
+        total = retention.count_due_accounts(today)
+        with click.progressbar(length=total, label="Accounts") as bar:
+            report = retention.purge(
+                today, dry_run=dry_run, batch_size=batch_size, progress=bar.update
+            )
+    else:
+        report = retention.purge(today, dry_run=dry_run, batch_size=batch_size)
     click.echo(report.summary())
 
 

@@ -9,35 +9,24 @@ stops renewing, and another takes the lease over once it has expired.
 This works on SQLite and PostgreSQL alike. The expiry compares the clocks of the hosts involved,
 so they must be synchronised (NTP), which any production host is.
 
-Each call commits through `portal.transaction.commit`: the lease must be visible to the other
-processes at once. Call it outside a unit of work, never in the middle of one.
+The lease must be visible to the other processes at once: call `acquire` and `release` in a
+step of their own (`portal.transaction.step`), never in the middle of other work.
 """
 
 import os
 import secrets
 import socket
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import Mapped, mapped_column
 
 from portal import clock
 from portal.db import db
-from portal.transaction import commit
+from portal.retention.models import SchedulerLease
 
 SCHEDULER = "scheduler"
 RETENTION = "retention"
-
-
-class SchedulerLease(db.Model):
-    __tablename__ = "scheduler_leases"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(40), unique=True)
-    holder: Mapped[str] = mapped_column(sa.String(200))
-    acquired_dt: Mapped[datetime] = mapped_column(default=clock.now)
-    expires_dt: Mapped[datetime]
 
 
 def holder_name() -> str:
@@ -78,7 +67,6 @@ def acquire(name: str, holder: str, seconds: int | None = None) -> bool:
             taken = 1
         except sa.exc.IntegrityError:
             taken = 0  # the row exists: another holder has a live lease
-    commit()
     return bool(taken)
 
 
@@ -90,7 +78,6 @@ def release(name: str, holder: str) -> None:
         .where(table.c.name == name, table.c.holder == holder)
         .values(expires_dt=clock.now() - timedelta(seconds=1))
     )
-    commit()
 
 
 def current(name: str) -> SchedulerLease | None:

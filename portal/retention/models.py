@@ -1,5 +1,6 @@
-"""The report every retention purge leaves behind: when, as of which day, by which process,
-and how many rows of each kind it removed. Counts only, never personal data."""
+"""Retention's tables: the report every purge leaves behind (when, as of which day, by which
+process, and how many rows of each kind it removed: counts only, never personal data), and the
+lease that lets one process at a time run the scheduler's jobs or a purge."""
 
 import enum
 from datetime import date, datetime
@@ -9,9 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal import clock
-from portal.accounts.tokens import AccountToken
-from portal.contacts.consent import ConsentRecord
-from portal.contacts.disclosures import Disclosure
+from portal.accounts.models import AccountToken
+from portal.contacts.models import ConsentRecord, Disclosure
 from portal.db import db, enum_column
 from portal.licenses.models import PendingManagerDesignation
 
@@ -56,6 +56,16 @@ class RetentionRun(db.Model):
         if self.finished_dt is None:
             return None
         return (self.finished_dt - self.started_dt).total_seconds()
+
+
+class SchedulerLease(db.Model):
+    __tablename__ = "scheduler_leases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    holder: Mapped[str] = mapped_column(sa.String(200))
+    acquired_dt: Mapped[datetime] = mapped_column(default=clock.now)
+    expires_dt: Mapped[datetime]
 
 
 # The purge deletes accounts, contacts and consents in bulk, and the database then finds every row

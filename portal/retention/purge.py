@@ -6,7 +6,7 @@ deletes its accounts, function accounts included, with what hangs on them: sessi
 (invitations among them), two-factor secrets and recovery codes, consents and license manager
 designations go by their ON DELETE CASCADE foreign keys; download records and disclosures keep
 the fact and lose the person (SET NULL); audit events keep what happened and lose who
-(`erasure.pseudonymise_accounts`). The company's personal contacts go too, except accounting
+(`portal.accounts.pseudonyms`). The company's personal contacts go too, except accounting
 records, which stay (without consents) until `register.bookkeeping_end` has passed. The company,
 its licenses and its function contacts stay. A company whose end date was cleared is never
 selected, so a restarted relationship loses nothing.
@@ -29,24 +29,26 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from portal import clock
-from portal.accounts.models import Account, AccountKind, LoginSession
-from portal.accounts.tokens import AccountToken
-from portal.accounts.twofactor import RecoveryCode, TwoFactorSecret
+from portal import clock, register, transaction
+from portal.accounts.models import (
+    Account,
+    AccountKind,
+    AccountToken,
+    LicenseManagerDesignation,
+    LoginSession,
+    RecoveryCode,
+    TwoFactorSecret,
+)
+from portal.accounts.pseudonyms import pseudonymise_accounts
 from portal.companies.models import Company
-from portal.contacts import erasure
-from portal.contacts.consent import ConsentRecord
-from portal.contacts.disclosures import Disclosure
-from portal.contacts.models import Contact
-from portal.db import db
+from portal.contacts.models import ConsentRecord, Contact, Disclosure
+from portal.db import among, db
 from portal.downloads.models import DownloadRecord
-from portal.licenses.models import LicenseManagerDesignation, PendingManagerDesignation
+from portal.licenses.models import PendingManagerDesignation
 from portal.mail.models import OutboxMail
-from portal.privacy import register
+from portal.refusals import Refusal
 from portal.retention import lease
 from portal.retention.models import RetentionRun, RunStatus
-from portal.retention.sql import among
-from portal.transaction import commit
 
 DEFAULT_BATCH_SIZE = 500
 # Each batch binds its ids a few times per statement; this keeps far below SQLite's limit.
@@ -74,8 +76,7 @@ COUNT_NAMES = (
 _NO_SYNC = {"synchronize_session": False}
 
 
-class PurgeRefused(RuntimeError):
-    """Another process holds the retention lease: a purge is running there."""
+ANOTHER_PURGE = "purge_running"  # the refusal's code: another process holds the retention lease
 
 
 @dataclass
@@ -190,49 +191,53 @@ def purge(
 ) -> PurgeReport:
     """Remove what is due on `today`; return (and store) the report.
 
-    `progress(n)` is called after each batch of `n` accounts has committed. Raises
-    `PurgeRefused` while another process holds the retention lease. Commits as it goes.
+    `progress(n)` is called after each batch of `n` accounts has committed. Refuses (code
+    `ANOTHER_PURGE`) while another process holds the retention lease. Each batch is a step.
     """
     today = today or clock.today()
     if not 1 <= batch_size <= MAX_BATCH_SIZE:
         raise ValueError(f"batch size must be between 1 and {MAX_BATCH_SIZE}")
     months = retention_months()
     holder = lease.holder_name()
-    if not lease.acquire(lease.RETENTION, holder):
+    with transaction.step():
+        taken = lease.acquire(lease.RETENTION, holder)
+    if not taken:
         current = lease.current(lease.RETENTION)
-        raise PurgeRefused(f"another purge holds the lock ({current.holder if current else '?'})")
+        raise Refusal(
+            f"another purge holds the lock ({current.holder if current else '?'})",
+            code=ANOTHER_PURGE,
+        )
     try:
-        # We hold the lease: a run still marked running died without finishing.
-        db.session.execute(
-            sa.update(RetentionRun)
-            .where(RetentionRun.status == RunStatus.RUNNING)
-            .values(status=RunStatus.FAILED, error="interrupted"),
-            execution_options=_NO_SYNC,
-        )
-        run = RetentionRun(
-            as_of_on=today,
-            dry_run=dry_run,
-            origin=origin,
-            holder=holder,
-            months=months,
-            account_cutoff_on=account_cutoff(today, months),
-            bookkeeping_cutoff_on=bookkeeping_cutoff(today),
-            counts=dict.fromkeys(COUNT_NAMES, 0),
-        )
-        db.session.add(run)
-        commit()
+        with transaction.step():
+            # We hold the lease: a run still marked running died without finishing.
+            db.session.execute(
+                sa.update(RetentionRun)
+                .where(RetentionRun.status == RunStatus.RUNNING)
+                .values(status=RunStatus.FAILED, error="interrupted"),
+                execution_options=_NO_SYNC,
+            )
+            run = RetentionRun(
+                as_of_on=today,
+                dry_run=dry_run,
+                origin=origin,
+                holder=holder,
+                months=months,
+                account_cutoff_on=account_cutoff(today, months),
+                bookkeeping_cutoff_on=bookkeeping_cutoff(today),
+                counts=dict.fromkeys(COUNT_NAMES, 0),
+            )
+            db.session.add(run)
         try:
             _Purge(run, holder, batch_size, progress).execute()
         except BaseException as error:
-            db.session.rollback()
-            run.status = RunStatus.FAILED
-            run.error = type(error).__name__[:120]
-            run.finished_dt = clock.now()
-            commit()
+            with transaction.step():
+                run.status = RunStatus.FAILED
+                run.error = type(error).__name__[:120]
+                run.finished_dt = clock.now()
             raise
-        run.status = RunStatus.FINISHED
-        run.finished_dt = clock.now()
-        commit()
+        with transaction.step():
+            run.status = RunStatus.FINISHED
+            run.finished_dt = clock.now()
     finally:
         _release_quietly(holder)
     return PurgeReport(
@@ -249,9 +254,10 @@ def purge(
 
 def _release_quietly(holder: str) -> None:
     try:
-        lease.release(lease.RETENTION, holder)
+        with transaction.step():
+            lease.release(lease.RETENTION, holder)
     except sa.exc.SQLAlchemyError:
-        db.session.rollback()  # the lease runs out by itself
+        pass  # the lease runs out by itself
 
 
 class _Purge:
@@ -342,25 +348,27 @@ class _Purge:
         )
 
     def _unit(self, work: Callable[[], Counter]) -> None:
-        """One transaction: the work (rolled back again in a dry run) and the report."""
-        if self.run.dry_run:
-            savepoint = db.session.begin_nested()
-            try:
+        """One step: the work (rolled back again in a dry run) and the report."""
+        with transaction.step():
+            if self.run.dry_run:
+                savepoint = db.session.begin_nested()
+                try:
+                    found = work()
+                finally:
+                    savepoint.rollback()
+            else:
                 found = work()
-            finally:
-                savepoint.rollback()
-        else:
-            found = work()
-        self.counts.update(found)
-        self.run.counts = {name: self.counts[name] for name in COUNT_NAMES}
-        self.run.batches += 1
-        commit()
+            self.counts.update(found)
+            self.run.counts = {name: self.counts[name] for name in COUNT_NAMES}
+            self.run.batches += 1
 
     def _renew_lease(self) -> None:
         if clock.now() - self.renewed < self.renew_every:
             return
-        if not lease.acquire(lease.RETENTION, self.holder):
-            raise PurgeRefused("the retention lock was lost to another process")
+        with transaction.step():
+            held = lease.acquire(lease.RETENTION, self.holder)
+        if not held:
+            raise Refusal("the retention lock was lost to another process", code=ANOTHER_PURGE)
         self.renewed = clock.now()
 
     def _purge_accounts(self, batch: list[tuple[int, AccountKind]]) -> Counter:
@@ -368,7 +376,7 @@ class _Purge:
         found = Counter(_count_dependents(ids))
         found["accounts"] = len(ids)
         found["function_accounts"] = sum(1 for _, kind in batch if kind == AccountKind.FUNCTION)
-        found["audit_events"] = erasure.pseudonymise_accounts(ids)
+        found["audit_events"] = pseudonymise_accounts(ids)
         # Mails to the purged addresses, sent or not, hold the address and often a name.
         found["outbox_mails"] = db.session.execute(
             sa.delete(OutboxMail).where(

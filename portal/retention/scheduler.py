@@ -13,15 +13,15 @@ process does not hold it returns at once. A standby keeps trying, and takes over
 lease time when the active process dies.
 
 Jobs (times are Europe/Stockholm): the retention purge daily at 03:00, the license notices
-daily at 06:00, the mail outbox retry every minute. Each runs in its own app context and
-commits through `portal.transaction`. Runs missed while the process was busy are coalesced into
-one (`coalesce`, `misfire_grace_time`); runs missed while no scheduler was active are made up
+daily at 06:00, the mail outbox retry every minute. Each runs in its own app context, as one
+step (`portal.transaction.step`) or, for the purge and the notices, as steps of their own.
+Runs missed while the process was busy are coalesced into one (`coalesce`,
+`misfire_grace_time`); runs missed while no scheduler was active are made up
 once when a process becomes the active one: the purge when no finished (non-dry) run has
 started since the last 03:00, and the notices, which never send a notice twice.
 """
 
 import atexit
-import importlib
 import logging
 import os
 import threading
@@ -37,11 +37,13 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
-from portal import clock
+from portal import clock, transaction
 from portal.db import db
-from portal.retention import lease
+from portal.licenses.notices import run_notices
+from portal.mail.outbox import retry_due
+from portal.refusals import Refusal
+from portal.retention import lease, purge
 from portal.retention.models import RetentionRun, RunStatus
-from portal.transaction import commit
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +55,23 @@ MISFIRE_GRACE_SECONDS = 6 * 3600
 JOB_DEFAULTS = {"coalesce": True, "misfire_grace_time": MISFIRE_GRACE_SECONDS, "max_instances": 1}
 
 
+# --- the purge job and its catch-up ------------------------------------------------------------
+
+
+def scheduled_purge(origin: str = "scheduler"):
+    try:
+        report = purge.purge(origin=origin)
+    except Refusal as refusal:
+        log.info("retention purge skipped: %s", refusal)
+        return None
+    log.info("%s", report.summary())
+    return report
+
+
 @dataclass(frozen=True)
 class Job:
     id: str
-    target: str  # "module:function", imported when the job runs
+    run: Callable[[], object]
     trigger: Callable[[], object]
 
 
@@ -65,30 +80,10 @@ def _daily(at: time):
 
 
 JOBS: tuple[Job, ...] = (
-    Job("retention_purge", "portal.retention.scheduler:scheduled_purge", _daily(PURGE_AT)),
-    Job("license_notices", "portal.licenses.notices:run_notices", _daily(NOTICES_AT)),
-    Job("mail_retry", "portal.mail.outbox:retry_due", lambda: IntervalTrigger(minutes=1)),
+    Job("retention_purge", scheduled_purge, _daily(PURGE_AT)),
+    Job("license_notices", run_notices, _daily(NOTICES_AT)),
+    Job("mail_retry", retry_due, lambda: IntervalTrigger(minutes=1)),
 )
-
-
-def _import(target: str) -> Callable:
-    module_name, attribute = target.split(":")
-    return getattr(importlib.import_module(module_name), attribute)
-
-
-# --- the purge job and its catch-up ------------------------------------------------------------
-
-
-def scheduled_purge(origin: str = "scheduler"):
-    from portal.retention.purge import PurgeRefused, purge
-
-    try:
-        report = purge(origin=origin)
-    except PurgeRefused as refusal:
-        log.info("retention purge skipped: %s", refusal)
-        return None
-    log.info("%s", report.summary())
-    return report
 
 
 def last_scheduled_purge(now: datetime) -> datetime:
@@ -137,7 +132,7 @@ class PortalScheduler:
         )
         for job in JOBS if jobs is None else jobs:
             self.scheduler.add_job(
-                self.runner(job.target), job.trigger(), id=job.id, name=job.id, **JOB_DEFAULTS
+                self.runner(job.run), job.trigger(), id=job.id, name=job.id, **JOB_DEFAULTS
             )
 
     # The lease --------------------------------------------------------------------------------
@@ -152,10 +147,10 @@ class PortalScheduler:
         was_active = self.is_active()
         with self.app.app_context():
             try:
-                held = lease.acquire(lease.SCHEDULER, self.holder, self.lease_seconds)
+                with transaction.step():
+                    held = lease.acquire(lease.SCHEDULER, self.holder, self.lease_seconds)
             except sa.exc.SQLAlchemyError:
                 log.exception("scheduler lease not renewed; it runs out by itself")
-                db.session.rollback()
                 return self.is_active()
         with self._state:
             self._valid_until = started + timedelta(seconds=self.lease_seconds) if held else None
@@ -180,24 +175,23 @@ class PortalScheduler:
             if purge_was_missed():
                 ran = scheduled_purge(origin="catch-up") is not None
             db.session.rollback()
-        self.runner("portal.licenses.notices:run_notices")()
+        self.runner(run_notices)()
         return ran
 
     # Jobs -------------------------------------------------------------------------------------
 
-    def runner(self, target: str) -> Callable[[], None]:
+    def runner(self, job: Callable[[], object]) -> Callable[[], None]:
         def run() -> None:
             if not self.is_active():
                 return
             with self.app.app_context():
                 try:
-                    _import(target)()
-                    commit()
+                    with transaction.step():
+                        job()
                 except Exception:
-                    log.exception("scheduled job %s failed", target)
-                    db.session.rollback()
+                    log.exception("scheduled job %s failed", job.__name__)
 
-        run.__name__ = target.replace(":", ".")
+        run.__name__ = job.__name__
         return run
 
     # Starting and stopping --------------------------------------------------------------------
@@ -213,9 +207,10 @@ class PortalScheduler:
         if self.is_active():
             with self.app.app_context():
                 try:
-                    lease.release(lease.SCHEDULER, self.holder)
+                    with transaction.step():
+                        lease.release(lease.SCHEDULER, self.holder)
                 except sa.exc.SQLAlchemyError:
-                    db.session.rollback()
+                    pass  # the lease runs out by itself
         with self._state:
             self._valid_until = None
 

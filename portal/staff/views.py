@@ -2,47 +2,32 @@
 customer account ("View as", see `portal.impersonation`)."""
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from portal import access, audit, clock
-from portal.accounts import members, sessions, twofactor
+from portal import access, clock
+from portal.accounts import sessions, twofactor
 from portal.accounts.models import Account
+from portal.accounts.service import account_names
 from portal.audit import AuditEvent
 from portal.companies.models import Company
 from portal.contacts.forms import ROLE_LABELS
 from portal.contacts.models import Contact
 from portal.db import db
+from portal.forms import show_refusal
 from portal.impersonation import service as impersonation
 from portal.impersonation.models import EndReason
-from portal.licenses import keys
-from portal.licenses.listing import STATE_LABELS, LicenseQuery
+from portal.licenses.listing import LicenseQuery
+from portal.licenses.models import STATE_LABELS
+from portal.members import service as members
+from portal.refusals import Refusal
 from portal.staff import search as company_search
 from portal.staff.forms import ImpersonateForm, SearchForm
-from portal.transaction import commit
-
-bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 RECENT_ACTIVITY = 20
 IMPERSONATIONS_PAGE_SIZE = 50
-
-# Why "View as" was refused, for the staff member.
-PROBLEMS = {
-    "not_allowed": _l("Only support and staff admins may view the portal as a customer."),
-    "self": _l("You cannot view the portal as yourself."),
-    "staff_target": _l("Staff accounts cannot be viewed as; only customer accounts."),
-    "inactive": _l("This account is deactivated, so nobody sees the portal as it."),
-    "invited": _l("This person has not accepted the invitation yet and has never signed in."),
-    "nested": _l("You are already viewing the portal as someone. Stop that view first."),
-    "reason_missing": _l("Give a reason: a ticket reference or a few words on why."),
-    "reason_too_short": _l(
-        "Give a ticket reference such as ÄRENDE-1234 or #1234, or at least 10 characters."
-    ),
-    "reason_too_long": _l("The reason can be at most 500 characters."),
-}
-REASON_PROBLEMS = {"reason_missing", "reason_too_short", "reason_too_long"}
 
 END_REASON_LABELS = {
     EndReason.STOP: _l("Stopped"),
@@ -55,14 +40,13 @@ END_REASON_LABELS = {
 }
 
 
-@bp.get("/companies")
 @access.STAFF
 def companies():
     form = SearchForm(request.args)
     query = (form.q.data or "").strip()
     result = company_search.search(query)
     return render_template(
-        "portal/staff/staff_companies.html",
+        "portal/staff/companies.html",
         form=form,
         query=query,
         result=result,
@@ -70,7 +54,6 @@ def companies():
     )
 
 
-@bp.get("/companies/<int:company_id>")
 @access.STAFF
 def company(company_id: int):
     company = db.get_or_404(Company, company_id)
@@ -87,28 +70,25 @@ def company(company_id: int):
         .limit(RECENT_ACTIVITY)
     ).all()
     return render_template(
-        "portal/staff/staff_companies_show.html",
+        "portal/staff/company.html",
         company=company,
         licenses=licenses,
-        mask=keys.mask,
         state_labels=STATE_LABELS,
         contacts=contacts,
         role_labels=ROLE_LABELS,
         users=members.company_accounts(company.id),
         is_invited=members.is_invited,
         events=events,
-        names=audit.account_names(events),
+        names=account_names(events),
         may_use=lambda endpoint: access.may_use(endpoint, current_user),
     )
 
 
-@bp.get("/accounts/<int:account_id>")
 @access.STAFF
 def account(account_id: int):
     return _render_account(db.get_or_404(Account, account_id), ImpersonateForm())
 
 
-@bp.post("/accounts/<int:account_id>/impersonate")
 @access.STAFF
 def impersonate(account_id: int):
     target = db.get_or_404(Account, account_id)
@@ -117,14 +97,11 @@ def impersonate(account_id: int):
     staff = current_user._get_current_object()
     try:
         impersonation.start(staff, target, form.reason.data, sessions.current_record())
-    except impersonation.Refused as refusal:
-        commit()  # the refusal is audited
-        message = PROBLEMS[refusal.problem]
-        if refusal.problem in REASON_PROBLEMS:
-            form.reason.errors = [message]
+    except Refusal as refusal:  # audited by the service
+        if refusal.field:
+            show_refusal(form, refusal)
             return _render_account(target, form)
-        return _render_account(target, form, refusal=message), 403
-    commit()
+        return _render_account(target, form, refusal=str(refusal)), 403
     flash(
         _(
             "You are viewing the portal as %(name)s. Nothing can be changed while you do;"
@@ -133,7 +110,7 @@ def impersonate(account_id: int):
         ),
         "info",
     )
-    return redirect(url_for("portal.core.dashboard"))
+    return redirect(url_for("portal.shell.dashboard"))
 
 
 def _render_account(target: Account, form: ImpersonateForm, refusal: str | None = None):
@@ -141,11 +118,11 @@ def _render_account(target: Account, form: ImpersonateForm, refusal: str | None 
         current_user._get_current_object(), target, sessions.current_record()
     )
     return render_template(
-        "portal/staff/staff_account.html",
+        "portal/staff/account.html",
         target=target,
         form=form,
         refusal=refusal,
-        why_not=PROBLEMS[problem] if problem else None,
+        why_not=impersonation.PROBLEMS[problem] if problem else None,
         invited=members.is_invited(target),
         twofactor_on=twofactor.is_enabled(target),
         views=impersonation.views_of_account(target.id),
@@ -159,7 +136,6 @@ def _minutes() -> int:
     return current_app.config["PORTAL_IMPERSONATION_MINUTES"]
 
 
-@bp.get("/impersonations")
 @access.STAFF_ADMIN
 def impersonations():
     page = request.args.get("page", 1, type=int)

@@ -6,11 +6,9 @@ loaded by `portal demo` first; this adds what the browser flows need beyond it.
 
 import sqlalchemy as sa
 
-from portal import clock, create_app
-from portal.accounts.models import Account
-from portal.accounts.twofactor import TwoFactorSecret
+from portal import clock, create_app, transaction
+from portal.accounts.models import Account, TwoFactorSecret
 from portal.db import db
-from portal.transaction import commit
 
 SUPPORT_EMAIL = "support@leverantor.example.com"
 # The support account's TOTP secret (base32), so that the tests can compute its codes.
@@ -19,14 +17,13 @@ SUPPORT_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 def main() -> None:
     app = create_app()
-    with app.app_context():
+    with app.app_context(), transaction.step():
         support = db.session.scalars(sa.select(Account).where(Account.email == SUPPORT_EMAIL)).one()
         db.session.add(
             TwoFactorSecret(
                 account_id=support.id, secret=SUPPORT_TOTP_SECRET, confirmed_dt=clock.now()
             )
         )
-        commit()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,100 @@
+"""Downloads: recording one, and the end-of-life warnings that follow from what was downloaded.
+
+End-of-life warnings: where the company's most recent download of a product is a release whose
+end-of-life date has passed or is at most `WARN_DAYS_BEFORE_END_OF_LIFE` away, the dashboard
+warns and points to the newest release of that product the company may download.
+"""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+
+from portal import audit, clock
+from portal.accounts.models import Account
+from portal.db import db
+from portal.downloads.models import DownloadRecord
+from portal.licenses import entitlement
+from portal.licenses.models import WARN_DAYS_BEFORE_END_OF_LIFE, Release, ReleaseFile
+
+
+@dataclass(frozen=True)
+class EndOfLifeWarning:
+    release: Release  # the release the company downloaded last
+    successor: Release | None  # the newest newer release it may download, if any
+    today: date
+
+    @property
+    def has_ended(self) -> bool:
+        return self.release.end_of_life_on < self.today
+
+
+def warnings_for(company_id: int, *, today: date | None = None) -> list[EndOfLifeWarning]:
+    """At most two queries: the last download per product, then the successors."""
+    today = today or clock.today()
+    ranked = (
+        sa.select(
+            ReleaseFile.release_id,
+            sa.func.row_number()
+            .over(
+                partition_by=Release.product_id,
+                order_by=(DownloadRecord.downloaded_dt.desc(), DownloadRecord.id.desc()),
+            )
+            .label("position"),
+        )
+        .select_from(DownloadRecord)
+        .join(ReleaseFile, ReleaseFile.id == DownloadRecord.release_file_id)
+        .join(Release, Release.id == ReleaseFile.release_id)
+        .where(DownloadRecord.company_id == company_id)
+        .subquery()
+    )
+    horizon = today + timedelta(days=WARN_DAYS_BEFORE_END_OF_LIFE)
+    last_downloaded = db.session.scalars(
+        sa.select(Release)
+        .join(ranked, ranked.c.release_id == Release.id)
+        .where(
+            ranked.c.position == 1,
+            Release.end_of_life_on.is_not(None),
+            Release.end_of_life_on <= horizon,
+        )
+        .order_by(Release.end_of_life_on, Release.id)
+    ).all()
+    if not last_downloaded:
+        return []
+    newest = entitlement.newest_offered_by_product(
+        company_id, {release.product_id for release in last_downloaded}, today=today
+    )
+    warnings = []
+    for release in last_downloaded:
+        candidate = newest.get(release.product_id)
+        newer = candidate is not None and (candidate.released_on, candidate.id) > (
+            release.released_on,
+            release.id,
+        )
+        warnings.append(EndOfLifeWarning(release, candidate if newer else None, today))
+    return warnings
+
+
+def record_download(account: Account, release_file: ReleaseFile, *, impersonator=None) -> None:
+    """A download has started: its record for the company, and its audit event."""
+    db.session.add(
+        DownloadRecord(
+            account_id=account.id,
+            company_id=account.company_id,
+            impersonator_account_id=getattr(impersonator, "id", None),
+            release_file_id=release_file.id,
+            downloaded_dt=clock.now(),
+        )
+    )
+    release = release_file.release
+    audit.record(
+        "release.downloaded",
+        subject=release_file,
+        subject_label=release_file.filename,
+        company_id=account.company_id,
+        details={
+            "product": release.product.code,
+            "version": release.version,
+            "sha256": release_file.sha256,
+        },
+    )

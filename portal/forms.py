@@ -1,0 +1,28 @@
+"""What every form of the portal shares: refusals shown on a form, and clean single-line text."""
+
+import unicodedata
+
+from flask_babel import lazy_gettext as _l
+from wtforms.validators import ValidationError
+
+from portal.refusals import Refusal
+
+
+def show_refusal(form, refusal: Refusal, default_field: str | None = None) -> None:
+    """Put a service's refusal beside its field (or `default_field`), else above the form."""
+    name = refusal.field if refusal.field and refusal.field in form else default_field
+    if name is None:
+        form.form_errors.append(str(refusal.message))
+        return
+    field = form[name]
+    field.errors = [*field.errors, str(refusal.message)]
+
+
+def printable(_form, field):
+    """Refuse control characters (a NUL byte cannot even be stored on PostgreSQL)."""
+    if field.data and any(unicodedata.category(char) == "Cc" for char in str(field.data)):
+        raise ValidationError(_l("Remove the invisible control characters."))
+
+
+def strip(value):
+    return value.strip() if isinstance(value, str) else value

@@ -1,0 +1,112 @@
+"""HTTP concerns every page shares: safe redirects, cache rules, security headers, error pages."""
+
+from urllib.parse import urlsplit
+
+from flask import abort, current_app, jsonify, make_response, render_template, request, session
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import HTTPException
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+    "form-action 'self'"
+)
+# Flask-Login keeps the signed-in session's key under this name in the Flask session.
+SIGNED_IN_SESSION_KEY = "_user_id"
+
+
+def safe_next_url(target: str | None) -> str | None:
+    """Only a path on this site: no scheme, no host, no protocol-relative `//`."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target:
+        return None
+    return target
+
+
+def no_store(body, status: int = 200):
+    """A page with a secret or a half-finished sign-in: never kept by a browser or a proxy."""
+    response = make_response(body, status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def private(body, status: int = 200):
+    """A page reached through a secret link: never cached, and the link never sent as referrer."""
+    response = no_store(body, status)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def refuse_nul_characters():
+    """NUL is never valid input, and PostgreSQL cannot even store it: refuse it in one place."""
+    values = [*request.args.values(), *request.form.values(), request.path]
+    if any("\x00" in value for value in values):
+        abort(400)
+
+
+def security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    # Read from the session cookie, not `current_user`: a stylesheet must not cost a query.
+    if SIGNED_IN_SESSION_KEY in session:
+        response.headers["Cache-Control"] = "no-store"
+    if current_app.config["PORTAL_ENV"] == "production":
+        response.headers.setdefault(
+            "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+        )
+    return response
+
+
+ERROR_TEXTS = {
+    400: (_l("Bad request"), _l("The request could not be understood. Please try again.")),
+    403: (_l("Not allowed"), _l("You do not have permission to do this.")),
+    404: (_l("Page not found"), _l("The page does not exist, or you cannot see it.")),
+    405: (_l("Method not allowed"), _l("This page cannot be used that way.")),
+    413: (
+        _l("The file is too large"),
+        _l("What you sent is larger than the portal accepts. Choose a smaller file."),
+    ),
+    429: (
+        _l("Too many attempts"),
+        _l("You have tried too many times. Wait a while and try again."),
+    ),
+    500: (
+        _l("Something went wrong"),
+        _l("An unexpected error occurred. It has been logged; please try again later."),
+    ),
+}
+
+
+def render_error(error: HTTPException):
+    code = error.code or 500
+    title, message = ERROR_TEXTS.get(code, ERROR_TEXTS[500])
+    if request.accept_mimetypes.best == "application/json":
+        response = jsonify(error=str(title))
+        response.status_code = code
+    else:
+        response = make_response(
+            render_template("portal/error.html", code=code, title=title, message=message), code
+        )
+    if code == 405 and getattr(error, "valid_methods", None):
+        response.headers["Allow"] = ", ".join(error.valid_methods)
+    if code == 429 and getattr(error, "retry_after", None):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
+class _InternalError(HTTPException):
+    code = 500
+
+
+def render_internal_error(_error):
+    return render_error(_InternalError())
+
+
+def register_error_pages(target) -> None:
+    for code in ERROR_TEXTS:
+        target.register_error_handler(code, render_internal_error if code == 500 else render_error)

@@ -1,0 +1,108 @@
+"""`/company/users`: a company admin invites, changes, deactivates and removes its users."""
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal import access
+from portal.accounts.models import Account, CompanyRole
+from portal.accounts.service import is_license_manager
+from portal.forms import show_refusal
+from portal.members import service
+from portal.members.forms import InviteForm, RoleForm
+from portal.refusals import Refusal
+
+
+def _member_or_404(account_id: int) -> Account:
+    account = service.account_of_company(account_id, current_user.company_id)
+    if account is None:
+        abort(404)
+    return account
+
+
+@access.COMPANY_ADMIN
+def index():
+    form = InviteForm()
+    if form.validate_on_submit():
+        try:
+            service.invite(
+                current_user, form.email.data, name=form.name.data, role=CompanyRole(form.role.data)
+            )
+        except Refusal as refusal:
+            show_refusal(form, refusal, "email")
+        else:
+            flash(_("The invitation has been sent to %(email)s.", email=form.email.data), "success")
+            return redirect(url_for(".index"))
+    return render_template(
+        "portal/members/index.html",
+        form=form,
+        accounts=service.company_accounts(current_user.company_id),
+        is_invited=service.is_invited,
+        is_license_manager=is_license_manager,
+        role_form=RoleForm,
+    )
+
+
+@access.COMPANY_ADMIN
+def change_role(account_id: int):
+    account = _member_or_404(account_id)
+    form = RoleForm()
+    if not form.validate_on_submit():
+        abort(400)
+    return _apply(
+        service.change_role,
+        account,
+        CompanyRole(form.role.data),
+        done=_("The role of %(name)s is changed."),
+    )
+
+
+@access.COMPANY_ADMIN
+def deactivate(account_id: int):
+    return _apply(
+        service.deactivate, _member_or_404(account_id), done=_("%(name)s can no longer sign in.")
+    )
+
+
+@access.COMPANY_ADMIN
+def reactivate(account_id: int):
+    return _apply(
+        service.reactivate, _member_or_404(account_id), done=_("%(name)s can sign in again.")
+    )
+
+
+@access.COMPANY_ADMIN
+def resend_invitation(account_id: int):
+    return _apply(
+        service.resend_invitation,
+        _member_or_404(account_id),
+        done=_("A new invitation has been sent to %(name)s."),
+    )
+
+
+@access.COMPANY_ADMIN
+def cancel_invitation(account_id: int):
+    return _apply(
+        service.cancel_invitation,
+        _member_or_404(account_id),
+        done=_("The invitation to %(name)s is cancelled."),
+    )
+
+
+@access.COMPANY_ADMIN
+def remove(account_id: int):
+    account = _member_or_404(account_id)
+    if request.method == "POST":
+        return _apply(service.remove, account, done=_("%(name)s has been removed."))
+    return render_template("portal/members/remove.html", account=account)
+
+
+def _apply(action, account: Account, *args, done: str):
+    name = account.display_name
+    try:
+        action(current_user, account, *args)
+    except Refusal as refusal:
+        flash(str(refusal), "error")
+    else:
+        flash(done % {"name": name}, "success")
+    return redirect(url_for(".index"))

@@ -1,0 +1,94 @@
+"""News: items staff admins publish and the customers' start page lists (one file's worth)."""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from wtforms import StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from portal import access, audit, clock
+from portal.accounts.models import Account
+from portal.db import db
+
+DASHBOARD_NEWS_COUNT = 5
+
+
+class News(db.Model):
+    __tablename__ = "news"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    body: Mapped[str] = mapped_column(sa.Text)
+    published_dt: Mapped[datetime] = mapped_column(default=clock.now, index=True)
+    # The staff account that published it; nulled if that account is ever removed.
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="SET NULL"), index=True
+    )
+
+    created_by: Mapped[Account | None] = relationship(lazy="joined", innerjoin=False)
+
+    @property
+    def paragraphs(self) -> list[str]:
+        return [part.strip() for part in self.body.split("\n\n") if part.strip()]
+
+
+def publish(title: str, body: str, *, actor) -> News:
+    item = News(title=title.strip(), body=body.strip(), published_dt=clock.now(), created_by=actor)
+    db.session.add(item)
+    db.session.flush()
+    audit.record("news.published", actor=actor, subject=item, subject_label=item.title)
+    return item
+
+
+def latest(limit: int = DASHBOARD_NEWS_COUNT) -> list[News]:
+    return list(
+        db.session.scalars(
+            sa.select(News).order_by(News.published_dt.desc(), News.id.desc()).limit(limit)
+        )
+    )
+
+
+class NewsForm(FlaskForm):
+    title = StringField(
+        _l("Title"),
+        validators=[DataRequired(_l("Enter a title.")), Length(max=200)],
+    )
+    body = TextAreaField(
+        _l("Text"),
+        validators=[DataRequired(_l("Enter the text of the news item.")), Length(max=5000)],
+        description=_l("Plain text. An empty line starts a new paragraph."),
+        render_kw={"rows": 8},
+    )
+
+
+@access.STAFF
+def staff_index():
+    items = db.session.scalars(
+        sa.select(News).order_by(News.published_dt.desc(), News.id.desc())
+    ).all()
+    return render_template(
+        "portal/news/staff_index.html",
+        items=items,
+        can_publish=access.STAFF_ADMIN.allows(current_user),
+    )
+
+
+@access.STAFF_ADMIN
+def staff_new():
+    form = NewsForm()
+    if form.validate_on_submit():
+        item = publish(form.title.data, form.body.data, actor=current_user._get_current_object())
+        flash(_("The news item “%(title)s” is published.", title=item.title), "success")
+        return redirect(url_for(".staff_index"))
+    return render_template("portal/news/staff_form.html", form=form)
+
+
+bp = Blueprint("news", __name__, url_prefix="/staff/news")
+bp.add_url_rule("/", view_func=staff_index)
+bp.add_url_rule("/new", view_func=staff_new, methods=["GET", "POST"])

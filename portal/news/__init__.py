@@ -1,1 +1,0 @@
-"""News items that staff admins publish and the customers' dashboard lists."""

@@ -1,0 +1,91 @@
+"""The shell around every page: the start page, the main menu, the language switch and the
+liveness probe. It sits above every feature, so it may ask each of them for what it shows."""
+
+import sqlalchemy as sa
+from flask import jsonify, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from portal import access, news
+from portal.db import db
+from portal.downloads.service import warnings_for
+from portal.http import safe_next_url
+from portal.i18n import DEFAULT_LANGUAGE, LANGUAGE_COOKIE, LANGUAGE_NAMES
+from portal.impersonation import service as impersonation
+
+LANGUAGE_COOKIE_MAX_AGE = 365 * 24 * 3600
+
+# The main menu; an entry shows when its endpoint exists and its access rule admits the user.
+NAVIGATION = (
+    ("portal.licenses.index", _l("Licenses")),
+    ("portal.downloads.index", _l("Downloads")),
+    ("portal.contacts.index", _l("Contacts")),
+    ("portal.members.index", _l("Users")),
+    ("portal.licenses.manager", _l("License manager")),
+    ("portal.staff.companies", _l("Companies")),
+    ("portal.licenses.staff_index", _l("License administration")),
+    ("portal.news.staff_index", _l("News")),
+    ("portal.contacts.staff_disclosures", _l("Disclosures")),
+    ("portal.staff.impersonations", _l("Support views")),
+    ("portal.retention.staff_index", _l("Retention")),
+    ("portal.accounts.overview", _l("My account")),
+)
+
+
+def navigation_for(account) -> list[tuple[str, object]]:
+    return [
+        (endpoint, label) for endpoint, label in NAVIGATION if access.may_use(endpoint, account)
+    ]
+
+
+def template_context() -> dict:
+    """What the layout (portal/base.html) reads on every portal page."""
+    return {
+        "current_language": str(get_locale() or DEFAULT_LANGUAGE),
+        "language_names": LANGUAGE_NAMES,
+        # A function, so that only the layout's banner asks for it.
+        "current_impersonation": impersonation.current,
+        "nav_items": (
+            # The account itself, not the proxy: each rule reads several of its attributes.
+            navigation_for(current_user._get_current_object())
+            if current_user.is_authenticated
+            else []
+        ),
+    }
+
+
+@access.PUBLIC
+def healthz():
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+    except sa.exc.SQLAlchemyError:
+        return jsonify(status="error", database="unreachable"), 503
+    return jsonify(status="ok", database="ok")
+
+
+@access.PUBLIC
+def switch_language(code: str):
+    if code not in LANGUAGE_NAMES:
+        return redirect(url_for(".dashboard"))
+    response = redirect(safe_next_url(request.args.get("next")) or url_for(".dashboard"))
+    response.set_cookie(
+        LANGUAGE_COOKIE,
+        code,
+        max_age=LANGUAGE_COOKIE_MAX_AGE,
+        httponly=True,
+        samesite="Lax",
+        secure=request.is_secure,
+    )
+    return response
+
+
+@access.SIGNED_IN
+def dashboard():
+    if current_user.is_staff:
+        return render_template("portal/shell/staff_home.html")
+    return render_template(
+        "portal/shell/dashboard.html",
+        end_of_life_warnings=warnings_for(current_user.company_id),
+        news_items=news.latest(),
+    )

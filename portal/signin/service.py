@@ -1,0 +1,223 @@
+"""Signing in: the server-side session it starts, the session each request loads, and the
+second step between the password and the session.
+
+The session cookie carries a random key (Flask-Login's user id); `load_account` finds its live
+`LoginSession` and, while support views the portal as a customer, the customer account it acts
+as (portal.impersonation), in one query. `finish_sign_in` is the one way every sign-in ends: the
+password form, the second factor, forced enrolment and a confirmed function address.
+"""
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app, flash, request, session
+from flask_babel import gettext as _
+from flask_login import LoginManager, login_user, logout_user
+from sqlalchemy.orm import lazyload
+
+from portal import audit, clock
+from portal.accounts import sessions
+from portal.accounts.models import Account, LoginSession
+from portal.audit import AuditEvent
+from portal.db import db
+from portal.http import safe_next_url
+from portal.impersonation import service as impersonation
+from portal.impersonation.models import EndReason, Impersonation
+
+LAST_SEEN_RESOLUTION = timedelta(seconds=60)
+
+login_manager = LoginManager()
+
+
+def init_app(app) -> None:
+    app.config.setdefault("REMEMBER_COOKIE_DURATION", timedelta(days=sessions.REMEMBER_DAYS))
+    app.config.setdefault("REMEMBER_COOKIE_REFRESH_EACH_REQUEST", False)
+    if "login_manager" in app.extensions or hasattr(app, "login_manager"):
+        return
+    login_manager.session_protection = None  # our session records do this job
+    login_manager.init_app(app)
+
+
+# --- the session -----------------------------------------------------------------------------
+
+
+def start_session(account: Account, *, remember: bool = False) -> LoginSession:
+    """Sign the account in with a fresh session key (never one from before the login)."""
+    session.clear()
+    key = secrets.token_urlsafe(32)
+    now = clock.now()
+    lifetime = (
+        timedelta(days=sessions.REMEMBER_DAYS)
+        if remember
+        else timedelta(hours=current_app.config["PORTAL_SESSION_ABSOLUTE_HOURS"])
+    )
+    record = LoginSession(
+        key_hash=sessions.key_hash(key),
+        account=account,
+        created_dt=now,
+        last_seen_dt=now,
+        expires_dt=now + lifetime,
+        remember=remember,
+        ip_address=request.remote_addr,
+        user_agent=(request.user_agent.string or "")[:300],
+    )
+    db.session.add(record)
+    account.last_login_dt = now
+    account.session_key = key
+    sessions.set_current_record(record)
+    login_user(account, remember=remember, duration=lifetime)
+    return record
+
+
+def finish_sign_in(account: Account, *, remember: bool = False, second_factor=None) -> None:
+    """A sign-in is complete: a fresh session, and the event that says how it was made."""
+    start_session(account, remember=remember)  # clears the Flask session, pending state too
+    details = {"second_factor": second_factor} if second_factor else None
+    audit.record("login.succeeded", actor=account, subject=account, details=details)
+
+
+def end_current(reason: str = "logout") -> None:
+    """Sign this browser out; a view as a customer in this session ends with it."""
+    record = sessions.current_record()
+    view = impersonation.current()
+    if view is not None:
+        impersonation.end(view, EndReason.LOGOUT if reason == "logout" else EndReason.SESSION_ENDED)
+    if record is not None and record.revoked_dt is None:
+        sessions.revoke(record, reason=reason)
+    logout_user()
+    session.clear()
+
+
+# Built once: every request asks it, and SQLAlchemy remembers a statement object's cache key.
+_SESSION_BY_KEY_HASH = (
+    sa.select(LoginSession, Impersonation)
+    .options(lazyload(Impersonation.staff), lazyload(Impersonation.customer))
+    .outerjoin(
+        Impersonation,
+        sa.and_(
+            Impersonation.login_session_id == LoginSession.id,
+            Impersonation.ended_dt.is_(None),
+        ),
+    )
+    .where(LoginSession.key_hash == sa.bindparam("key_hash"))
+)
+
+
+@login_manager.user_loader
+def load_account(key: str) -> Account | None:
+    """The account a request acts as: the session's own, or the customer support views as.
+
+    The session record, its account and company and its active view as a customer (if any)
+    come in one query. The view's own accounts load only when there is a view.
+    """
+    row = db.session.execute(_SESSION_BY_KEY_HASH, {"key_hash": sessions.key_hash(key)}).first()
+    if row is None:
+        return None
+    record, view = row
+    if not sessions.is_live(record):
+        if view is not None:
+            impersonation.end_with_dead_session(view, record)
+        return None
+    now = clock.now()
+    if now - record.last_seen_dt >= LAST_SEEN_RESOLUTION:
+        record.last_seen_dt = now
+    account = record.account
+    account.session_key = key
+    sessions.set_current_record(record)
+    if view is not None:
+        return impersonation.resolve(view, account, key)
+    return account
+
+
+# --- the second step: between a right password and the session ------------------------------
+
+PENDING_KEY = "twofactor_pending"
+PENDING_LIFETIME = timedelta(minutes=5)
+MAX_FAILURES = 5
+FAILED_ACTION = "login.second_factor_failed"
+
+
+@dataclass(frozen=True)
+class Pending:
+    account: Account
+    remember: bool
+    started: datetime
+    next_url: str | None
+
+
+def start_second_step(account: Account, *, remember: bool, next_url: str | None) -> None:
+    now = clock.now()
+    session[PENDING_KEY] = {
+        "account_id": account.id,
+        "remember": bool(remember),
+        "started": now.isoformat(),
+        "expires": (now + PENDING_LIFETIME).isoformat(),
+        "next": safe_next_url(next_url),
+    }
+
+
+def forget_second_step() -> None:
+    session.pop(PENDING_KEY, None)
+
+
+def pending_second_step() -> Pending | None:
+    """The sign-in waiting for its second step, or None (with a flash saying why, if it ended).
+
+    The failures are counted in the database, not the cookie: a signed cookie can be replayed
+    with an older counter, the database cannot.
+    """
+    state = session.get(PENDING_KEY)
+    if state is None:
+        return None
+    try:
+        started = datetime.fromisoformat(state["started"])
+        expires = datetime.fromisoformat(state["expires"])
+        account = db.session.get(Account, int(state["account_id"]))
+    except (KeyError, TypeError, ValueError):
+        account = None
+    if account is None or not account.is_active or clock.now() >= expires:
+        forget_second_step()
+        flash(_("Signing in took too long. Enter your email address and password again."), "error")
+        return None
+    pending = Pending(
+        account, bool(state.get("remember")), started, safe_next_url(state.get("next"))
+    )
+    if _failures(pending) >= MAX_FAILURES:  # also when an older copy of the cookie comes back
+        too_many_failures()
+        return None
+    return pending
+
+
+def too_many_failures() -> None:
+    forget_second_step()
+    flash(_("Too many wrong codes. Enter your email address and password again."), "error")
+
+
+def _failures(pending: Pending) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(AuditEvent)
+        .where(
+            AuditEvent.action == FAILED_ACTION,
+            AuditEvent.subject_type == Account.__name__,
+            AuditEvent.subject_id == pending.account.id,
+            AuditEvent.occurred_dt >= pending.started,
+        )
+    )
+
+
+def record_wrong_code(pending: Pending, step: str) -> bool:
+    """Record a wrong code; True when the person must start over with the password."""
+    audit.record(
+        FAILED_ACTION,
+        actor=pending.account,
+        subject=pending.account,
+        outcome="failure",
+        details={"step": step},
+    )
+    if _failures(pending) >= MAX_FAILURES:
+        too_many_failures()
+        return True
+    return False
