@@ -263,34 +263,36 @@ async def run_target(port, requests: list[bytes], expected: int, seconds: float)
     }
 
 
-def cpu_seconds(pids) -> float:
-    """User and system CPU time of these processes so far (those that are gone count nothing)."""
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / os.sysconf("SC_CLK_TCK")
+def cpu_by_process(server_pid: int) -> dict[str, dict[int, float]]:
+    """User and system CPU seconds so far of the gunicorn master and its workers, and of every
+    PostgreSQL process of the machine, by pid.
 
-
-def server_processes(server_pid: int) -> dict[str, list[int]]:
-    """The gunicorn master and its workers, and every PostgreSQL process of the machine."""
-    found = {"gunicorn": [server_pid], "postgres": []}
+    Read afresh before and after each target: a pool that grows under load starts PostgreSQL
+    backends whose time must count too (a process that ends during a target counts nothing).
+    """
+    found: dict[str, dict[int, float]] = {"gunicorn": {}, "postgres": {}}
+    tick = os.sysconf("SC_CLK_TCK")
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             comm = (entry / "comm").read_text().strip()
-            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if parent == server_pid:
-            found["gunicorn"].append(int(entry.name))
+        pid, parent = int(entry.name), int(fields[1])
+        if server_pid in (pid, parent):
+            kind = "gunicorn"
         elif comm == "postgres":
-            found["postgres"].append(int(entry.name))
+            kind = "postgres"
+        else:
+            continue
+        found[kind][pid] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
     return found
+
+
+def cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 def generate(port: int, server_pid: int, clients: int, seconds: float) -> dict:
@@ -305,12 +307,12 @@ def generate(port: int, server_pid: int, clients: int, seconds: float) -> dict:
         "POST /login": ([build_request("POST", "/login", c, b) for c, b in forms], 302),
     }
     results = {}
-    processes = server_processes(server_pid)
     for name, (requests, expected) in targets.items():
-        cpu_before = {kind: cpu_seconds(pids) for kind, pids in processes.items()}
+        before = cpu_by_process(server_pid)
         results[name] = result = asyncio.run(run_target(port, requests, expected, seconds))
-        for kind, pids in processes.items():
-            spent = cpu_seconds(pids) - cpu_before[kind]
+        after = cpu_by_process(server_pid)
+        for kind in after:
+            spent = cpu_spent(before[kind], after[kind])
             result[f"{kind}_cpu_ms"] = 1000 * spent / max(result["requests"], 1)
     return results
 
