@@ -28,8 +28,10 @@ Before the clock runs it fetches each license list and downloads page once and c
 (it stops if a side does not show all 100 licenses and 3 files). For each target it prints
 requests per second, p50 and p99 latency, the error count (an error is any answer other than the
 expected status, or a broken connection), the size of the answer, and the CPU time per request
-spent by gunicorn and by PostgreSQL (read from /proc, Linux only); then the ratios to the ceiling
-and the ratios portal/peer. `--runs N` repeats the whole sequence N times on the same
+spent by gunicorn and by PostgreSQL (read from /proc, Linux only) with the busiest worker's share
+of it (a keep-alive connection stays with the worker that accepted it: near 100 %, one process
+served the target, and its rate says more about that than about the page); then the ratios to the
+ceiling and the ratios portal/peer. `--runs N` repeats the whole sequence N times on the same
 server (the side that goes first in each pair alternates from run to run). Rate limits are off in
 the benchmark's server (all clients share one address).
 """
@@ -404,6 +406,7 @@ COMPARED = {
     "login": ("POST /login", "POST /peer/login"),
 }
 PREFIXES = ("", "/peer")  # the portal's pages, the peer's pages
+ONE_WORKER = 0.9  # the busiest worker's share from which one process served a target
 
 
 def targets(base: str, clients: int, peer_first: bool) -> tuple[dict, dict]:
@@ -452,7 +455,19 @@ def generate(port: int, server_pid: int, clients: int, seconds: float, peer_firs
             spent = cpu_spent(before[kind], after[kind])
             result[f"{kind}_cpu_ms"] = 1000 * spent / max(result["requests"], 1)
         result["cpu_ms"] = result["gunicorn_cpu_ms"] + result["postgres_cpu_ms"]
+        result["busiest_worker"] = busiest_share(server_pid, before["gunicorn"], after["gunicorn"])
     return {"targets": results, "checks": checks}
+
+
+def busiest_share(server_pid: int, before: dict[int, float], after: dict[int, float]) -> float:
+    """The busiest worker's share of the workers' CPU time during a target.
+
+    Every keep-alive connection stays with the worker that accepted it, and one worker may take
+    most of a target's connections: then one process (one GIL) serves the target and its rate
+    falls, while its CPU per request hardly moves. A share near 100 % marks such a target.
+    """
+    spent = [after[pid] - before.get(pid, 0.0) for pid in after if pid != server_pid]
+    return max(spent) / sum(spent) if sum(spent) else 0.0
 
 
 # --- the driver ----------------------------------------------------------------------------
@@ -461,6 +476,7 @@ def generate(port: int, server_pid: int, clients: int, seconds: float, peer_firs
 def comparison(results: dict, what: str) -> dict:
     portal, peer = (results[name] for name in COMPARED[what])
     return {
+        "one_worker": max(portal["busiest_worker"], peer["busiest_worker"]) >= ONE_WORKER,
         "portal_rps": portal["rps"],
         "peer_rps": peer["rps"],
         "rps_ratio": portal["rps"] / peer["rps"],
@@ -480,13 +496,14 @@ def print_run(number: int, runs: int, run: dict, peer_first: bool) -> None:
         )
     print(
         f"{'target':<20}{'requests':>9}{'rps':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>7}"
-        f"{'bytes':>7}{'gunicorn cpu ms/req':>21}{'postgres cpu ms/req':>21}"
+        f"{'bytes':>7}{'gunicorn cpu ms/req':>21}{'postgres cpu ms/req':>21}{'busiest worker':>16}"
     )
     for name, r in results.items():
         print(
             f"{name:<20}{r['requests']:>9}{r['rps']:>9.1f}{r['p50_ms']:>9.1f}"
             f"{r['p99_ms']:>9.1f}{r['errors']:>7}{r['bytes']:>7.0f}"
             f"{r['gunicorn_cpu_ms']:>21.2f}{r['postgres_cpu_ms']:>21.2f}"
+            f"{r['busiest_worker']:>16.0%}"
             + (f"  ({', '.join(r['error_kinds'])})" if r["errors"] else "")
         )
     ceiling = results["/bare (ceiling)"]["rps"]
@@ -501,9 +518,11 @@ def print_run(number: int, runs: int, run: dict, peer_first: bool) -> None:
         c = comparison(results, what)
         print(
             f"  {what + ':':<10} portal {c['portal_rps']:.0f} rps / peer {c['peer_rps']:.0f} rps"
-            f" = {c['rps_ratio']:.2f}x ;"
+            f" = {c['rps_ratio']:.2f}x{'*' if c['one_worker'] else ''} ;"
             f" CPU {c['portal_cpu_ms']:.2f} ms vs {c['peer_cpu_ms']:.2f} ms = {c['cpu_ratio']:.2f}x"
         )
+    if any(comparison(results, what)["one_worker"] for what in COMPARED):
+        print(f"  * one worker did {ONE_WORKER:.0%} or more of a side's work: compare CPU, not rps")
 
 
 def print_summary(runs: list[dict]) -> None:
@@ -514,11 +533,13 @@ def print_summary(runs: list[dict]) -> None:
         cpu = [c["cpu_ratio"] for c in ratios]
         print(
             f"  {what + ':':<10} rps "
-            + " ".join(f"{r:.2f}x" for r in rps)
+            + " ".join(f"{c['rps_ratio']:.2f}x{'*' if c['one_worker'] else ''}" for c in ratios)
             + f" (median {statistics.median(rps):.2f}x) ; CPU "
             + " ".join(f"{r:.2f}x" for r in cpu)
             + f" (median {statistics.median(cpu):.2f}x)"
         )
+    if any(comparison(run["targets"], what)["one_worker"] for run in runs for what in COMPARED):
+        print(f"  * one worker did {ONE_WORKER:.0%} or more of a side's work in that run")
     errors = sum(r["errors"] for run in runs for r in run["targets"].values())
     print(f"  errors in all runs: {errors}")
 
