@@ -105,15 +105,14 @@ def seed() -> None:
     """One company with LICENSES licenses, three releases and a member (run in the server env)."""
     import io
 
-    from portal import create_app
+    from portal import create_app, transaction
     from portal.accounts import service as accounts
     from portal.accounts.models import CompanyRole
     from portal.companies import service as companies
     from portal.licenses import service as licenses
-    from portal.transaction import commit
 
     app = create_app()
-    with app.app_context():
+    with app.app_context(), transaction.step():
         for code, version in RELEASES:
             product = licenses.product_by_code(code)
             payload = io.BytesIO(f"{code} {version}\n".encode() * 1000)
@@ -132,7 +131,6 @@ def seed() -> None:
         for n in range(LICENSES):
             product = licenses.product_by_code(LICENSE_PRODUCTS[n % 3])
             licenses.add_license(company, product, seats=5, actor_label="bench")
-        commit()
 
 
 def seed_peer() -> None:
