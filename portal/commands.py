@@ -11,9 +11,9 @@ from datetime import date
 import click
 from flask import current_app
 from flask.cli import AppGroup, ScriptInfo
-from flask_babel import force_locale
 
 from portal import transaction
+from portal.i18n import force_language
 from portal.refusals import Refusal
 
 # Commands speak English: their messages are for operators, and no browser chooses a language.
@@ -40,7 +40,7 @@ class OneLineCommand(click.Command):
         if not current_app:
             app = ctx.ensure_object(ScriptInfo).load_app()
             ctx.with_resource(app.app_context())
-        with force_locale(CLI_LANGUAGE):
+        with force_language(CLI_LANGUAGE):
             try:
                 with transaction.step():
                     return super().invoke(ctx)

@@ -5,8 +5,8 @@ with `normalize_email`, so one address is one account and one counter.
 """
 
 from email_validator import EmailNotValidError, validate_email
-from flask_babel import lazy_gettext as _l
 
+from portal.i18n import lazy_gettext as _l
 from portal.refusals import Refusal
 
 EMAIL_MAX_LENGTH = 254

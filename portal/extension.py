@@ -7,7 +7,7 @@ from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 
 import portal.models  # noqa: F401  (every table registered before the first query)
-from portal import access, http, i18n, news, ratelimit, transaction
+from portal import access, http, news, ratelimit, rendering, transaction
 from portal.accounts.blueprint import bp as accounts_bp
 from portal.accounts.cli import user_cli
 from portal.activity.blueprint import bp as activity_bp
@@ -94,7 +94,7 @@ class Portal:
                 configure_engine(engine)
         migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
         _init_csrf(app)
-        i18n.init_app(app)
+        rendering.init_app(app)
         signin.init_app(app)
         ratelimit.init_app(app)
 

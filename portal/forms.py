@@ -2,10 +2,20 @@
 
 import unicodedata
 
-from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from wtforms.validators import ValidationError
 
+from portal import i18n
+from portal.i18n import lazy_gettext as _l
 from portal.refusals import Refusal
+
+
+class PortalForm(FlaskForm):
+    """Every form of the portal: WTForms' own messages in the portal's language."""
+
+    class Meta:
+        def get_translations(self, form):
+            return i18n.wtforms_translations()
 
 
 def show_refusal(form, refusal: Refusal, default_field: str | None = None) -> None:

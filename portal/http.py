@@ -2,9 +2,11 @@
 
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, jsonify, make_response, render_template, request, session
-from flask_babel import lazy_gettext as _l
+from flask import abort, current_app, jsonify, make_response, request, session
 from werkzeug.exceptions import HTTPException
+
+from portal.i18n import lazy_gettext as _l
+from portal.rendering import render_template
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "

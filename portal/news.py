@@ -3,11 +3,8 @@
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from flask import Blueprint, flash, redirect, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
@@ -15,6 +12,10 @@ from wtforms.validators import DataRequired, Length
 from portal import access, audit, clock
 from portal.accounts.models import Account
 from portal.db import db
+from portal.forms import PortalForm
+from portal.i18n import gettext as _
+from portal.i18n import lazy_gettext as _l
+from portal.rendering import render_template
 
 DASHBOARD_NEWS_COUNT = 5
 
@@ -54,7 +55,7 @@ def latest(limit: int = DASHBOARD_NEWS_COUNT) -> list[News]:
     )
 
 
-class NewsForm(FlaskForm):
+class NewsForm(PortalForm):
     title = StringField(
         _l("Title"),
         validators=[DataRequired(_l("Enter a title.")), Length(max=200)],

@@ -9,7 +9,7 @@ import enum
 from dataclasses import dataclass
 from datetime import date
 
-from flask_babel import lazy_gettext as _l
+from portal.i18n import lazy_gettext as _l
 
 ACCOUNT_RETENTION_MONTHS_DEFAULT = 24
 BOOKKEEPING_YEARS = 7  # bokföringslagen 7 kap. 2 §

@@ -211,10 +211,3 @@ def test_support_sees_a_companys_contacts_read_only(client, support, make_accoun
     assert "070-123 45 67" in page
     assert "given" in page
     assert "<form" not in page.split("<main", 1)[1]
-
-
-def test_customers_do_not_see_the_disclosure_pages(client, make_account):
-    admin = make_account("admin")
-    login_as(client, admin)
-    assert client.get("/staff/disclosures/").status_code == 404
-    assert client.get(f"/staff/companies/{admin.company_id}/contacts").status_code == 404

@@ -477,18 +477,6 @@ def test_address_of_a_person_in_the_company_points_to_the_list(client, admin, ma
 # --- who may, and bad input -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("method", ["GET", "POST"])
-def test_members_and_the_license_manager_get_403(client, admin, old_manager, method):
-    member = person("member", admin.company)
-    for account in (member, old_manager):
-        browser = client.application.test_client()
-        login_as(browser, account)
-        token = csrf_token(browser, "/")
-        data = {"choice": "function", "email": "x@kund.example", "csrf_token": token}
-        response = browser.open(PAGE, method=method, data=data if method == "POST" else None)
-        assert response.status_code == 403
-
-
 @pytest.mark.parametrize(
     "data, field",
     [

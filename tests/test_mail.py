@@ -6,11 +6,11 @@ from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
-from flask_babel import force_locale, gettext
 from jinja2 import ChoiceLoader, DictLoader
 
 from portal import mail, transaction
 from portal.db import db
+from portal.i18n import force_language, gettext
 from portal.mail import outbox
 from portal.mail.models import OutboxMail
 
@@ -31,9 +31,12 @@ ENDS_ON = date(2026, 11, 2)
 @pytest.fixture
 def note_templates(app, monkeypatch):
     """A mail template with text and HTML parts, beside the portal's own templates."""
-    monkeypatch.setattr(
-        app.jinja_env, "loader", ChoiceLoader([DictLoader(TEMPLATES), app.jinja_env.loader])
-    )
+    _add_templates(app, monkeypatch, TEMPLATES)
+
+
+def _add_templates(app, monkeypatch, templates: dict) -> None:
+    env = app.extensions["portal_jinja"]  # the portal's own environment renders its mails
+    monkeypatch.setattr(env, "loader", ChoiceLoader([DictLoader(templates), env.loader]))
 
 
 @pytest.fixture
@@ -91,7 +94,7 @@ def test_mail_is_written_in_the_recipients_language(app_ctx, note_templates, mai
     swedish, english = mailbox.to("sv@kund.example")[0], mailbox.to("en@kund.example")[0]
     assert "2 november 2026" in swedish.text
     assert "November 2, 2026" in english.text
-    with force_locale("sv"):
+    with force_language("sv"):
         assert swedish.subject == gettext("Your account in the customer portal")
 
 
@@ -238,9 +241,7 @@ def test_console_mode_prints_the_mail_instead_of_sending(
 
 def test_subject_with_a_line_break_is_sent_on_one_line(app_ctx, monkeypatch, app, mailbox):
     templates = {"portal/mail/test_subject.txt": '{% set subject = "Note for " ~ name %}Hello'}
-    monkeypatch.setattr(
-        app.jinja_env, "loader", ChoiceLoader([DictLoader(templates), app.jinja_env.loader])
-    )
+    _add_templates(app, monkeypatch, templates)
     mail.queue(
         "one@kund.example", "portal/mail/test_subject", name="Evil AB\nBcc: spy@evil.example"
     )

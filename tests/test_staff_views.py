@@ -130,13 +130,6 @@ def test_the_account_page_lists_earlier_views(client, make_account, acme):
     assert "ÄRENDE-9000" in page and "Sven Support" in page and "Stopped" in page
 
 
-def test_customers_do_not_find_the_staff_pages(client, acme):
-    db.session.commit()
-    login_as(client, acme_account(acme))
-    assert client.get("/staff/companies").status_code == 404
-    assert client.get(f"/staff/companies/{acme.id}").status_code == 404
-
-
 def acme_account(company):
     from portal.members import service as members
 

@@ -35,9 +35,10 @@ def invite_then_fail(monkeypatch):
 def _nothing_of_the_invitation_is_left():
     account = db.session.scalar(sa.select(Account).where(Account.email == NEW_ADDRESS))
     assert account is None
-    assert db.session.scalars(
-        sa.select(OutboxMail).where(OutboxMail.recipient == NEW_ADDRESS)
-    ).all() == []
+    assert (
+        db.session.scalars(sa.select(OutboxMail).where(OutboxMail.recipient == NEW_ADDRESS)).all()
+        == []
+    )
     actions = list(db.session.scalars(sa.select(AuditEvent.action)))
     assert "invitation.sent" not in actions
     assert actions.count("account.created") == 1  # the admin's own, made by the test

@@ -1,7 +1,5 @@
 """Forms of a person's own account: profile, password, email address and second factor."""
 
-from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, TelField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
@@ -9,7 +7,9 @@ from portal import phone
 from portal.accounts import passwords, service
 from portal.accounts.models import Account
 from portal.emails import EMAIL_MAX_LENGTH, normalize_email
+from portal.forms import PortalForm
 from portal.i18n import language_choices
+from portal.i18n import lazy_gettext as _l
 from portal.refusals import Refusal
 
 
@@ -21,7 +21,7 @@ def valid_address(field) -> str:
         raise ValidationError(str(refusal)) from None
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(PortalForm):
     name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
     phone = TelField(
         _l("Phone"),
@@ -39,7 +39,7 @@ class ProfileForm(FlaskForm):
                 raise ValidationError(_l("Enter a phone number like 070-123 45 67.")) from None
 
 
-class NewPasswordForm(FlaskForm):
+class NewPasswordForm(PortalForm):
     """Choose a password: length and commonness are checked, nothing else."""
 
     password = PasswordField(
@@ -99,7 +99,7 @@ class ChangePasswordForm(_ChecksCurrentPassword, NewPasswordForm):
         return iter([current, *(f for f in self._fields.values() if f is not current)])
 
 
-class EmailChangeForm(_ChecksCurrentPassword, FlaskForm):
+class EmailChangeForm(_ChecksCurrentPassword, PortalForm):
     email = EmailField(
         _l("New email address"),
         validators=[DataRequired(_l("Enter the new email address.")), Length(max=EMAIL_MAX_LENGTH)],
@@ -147,7 +147,7 @@ def _code_field(label, hint):
     )
 
 
-class SecondStepForm(FlaskForm):
+class SecondStepForm(PortalForm):
     """The second step of signing in: a code from the app, or one of the recovery codes."""
 
     code = _code_field(
@@ -159,14 +159,14 @@ class SecondStepForm(FlaskForm):
     )
 
 
-class ConfirmEnrolmentForm(FlaskForm):
+class ConfirmEnrolmentForm(PortalForm):
     code = _code_field(
         _l("Code from the app"),
         _l("The 6 digits the app shows after you have added the key."),
     )
 
 
-class DisableForm(FlaskForm):
+class DisableForm(PortalForm):
     password = PasswordField(
         _l("Password"),
         validators=[DataRequired(_l("Enter your password.")), Length(max=1024)],
@@ -178,7 +178,7 @@ class DisableForm(FlaskForm):
     )
 
 
-class RegenerateForm(FlaskForm):
+class RegenerateForm(PortalForm):
     password = PasswordField(
         _l("Password"),
         validators=[DataRequired(_l("Enter your password.")), Length(max=1024)],

@@ -2,7 +2,6 @@
 accounts, and which account manages a company's licenses."""
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from portal import access, audit, mail
 from portal.accounts import passwords, tokens
@@ -17,6 +16,7 @@ from portal.accounts.models import (
 from portal.companies.models import Company
 from portal.db import db
 from portal.emails import normalize_email
+from portal.i18n import lazy_gettext as _l
 from portal.refusals import Refusal
 from portal.urls import external_url
 

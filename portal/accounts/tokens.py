@@ -10,12 +10,12 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import render_template
-from flask_babel import lazy_gettext as _l
 
 from portal import clock, http
 from portal.accounts.models import Account, AccountToken, TokenPurpose
 from portal.db import db
+from portal.i18n import lazy_gettext as _l
+from portal.rendering import render_template
 
 LIFETIMES = {
     TokenPurpose.INVITATION: timedelta(hours=72),

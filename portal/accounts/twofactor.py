@@ -16,11 +16,11 @@ from datetime import datetime
 
 import pyotp
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from portal import audit, clock, mail
 from portal.accounts.models import Account, RecoveryCode, TwoFactorSecret
 from portal.db import db
+from portal.i18n import lazy_gettext as _l
 from portal.refusals import Refusal
 
 ISSUER = "Kundportalen"

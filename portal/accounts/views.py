@@ -8,9 +8,7 @@
 - `/account/two-factor/...`: turning the second factor on and off, and new recovery codes.
 """
 
-from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from portal import access, audit, clock, http, mail, phone, ratelimit
@@ -25,6 +23,9 @@ from portal.accounts.forms import (
 )
 from portal.accounts.models import Account, TokenPurpose
 from portal.i18n import LANGUAGE_COOKIE
+from portal.i18n import gettext as _
+from portal.i18n import lazy_gettext as _l
+from portal.rendering import render_template
 from portal.urls import external_url
 
 # Pages about one's own security and data, linked from /account when the user may use them.

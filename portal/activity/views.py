@@ -1,13 +1,14 @@
 """`/company/activity`: the company's audit trail, for its admins."""
 
 import sqlalchemy as sa
-from flask import render_template, request
+from flask import request
 from flask_login import current_user
 
 from portal import access
 from portal.accounts.service import account_names
 from portal.audit import AuditEvent
 from portal.db import db
+from portal.rendering import render_template
 
 ACTIVITY_PAGE_SIZE = 50
 

@@ -3,13 +3,13 @@
 from datetime import date
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from stdnum import exceptions
 from stdnum.se import orgnr
 
 from portal import audit
 from portal.companies.models import Company
 from portal.db import db
+from portal.i18n import lazy_gettext as _l
 from portal.refusals import Refusal
 
 

@@ -11,7 +11,6 @@ Plain functions that a view, a command and a job can all call; they never commit
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from portal import audit, clock
 from portal.accounts.models import Account
@@ -19,6 +18,7 @@ from portal.contacts.models import CONSENT_PURPOSE as PURPOSE
 from portal.contacts.models import ConsentRecord, Contact, RecordedBy
 from portal.db import db
 from portal.i18n import LANGUAGES
+from portal.i18n import lazy_gettext as _l
 from portal.refusals import Refusal
 
 

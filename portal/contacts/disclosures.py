@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from portal import audit, clock
 from portal.accounts.models import Account
@@ -21,6 +20,7 @@ from portal.companies.models import Company
 from portal.contacts import consent
 from portal.contacts.models import Contact, Disclosure, RecipientKind, SubjectKind
 from portal.db import db
+from portal.i18n import lazy_gettext as _l
 from portal.refusals import Refusal
 
 LOCAL_TIME = clock.LOCAL_TIMEZONE

@@ -10,7 +10,6 @@ Plain functions that never commit.
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from portal import audit
 from portal.accounts.models import Account, AccountKind, CompanyRole
@@ -18,6 +17,7 @@ from portal.accounts.pseudonyms import pseudonym, pseudonymise_account
 from portal.contacts import service
 from portal.contacts.models import ConsentRecord, Contact
 from portal.db import db
+from portal.i18n import lazy_gettext as _l
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,5 @@
 """Forms of the contacts pages: input syntax here, the company's rules in `service`."""
 
-from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -21,8 +19,9 @@ from portal.contacts import consent, service
 from portal.contacts.disclosures import RECIPIENT_KIND_LABELS
 from portal.contacts.models import ContactRole, RecipientKind
 from portal.emails import EMAIL_MAX_LENGTH, normalize_email
-from portal.forms import printable, strip
+from portal.forms import PortalForm, printable, strip
 from portal.i18n import language_choices
+from portal.i18n import lazy_gettext as _l
 from portal.refusals import Refusal
 
 ROLE_LABELS = {
@@ -42,7 +41,7 @@ ROLE_FIELDS = {
 }
 
 
-class ContactForm(FlaskForm):
+class ContactForm(PortalForm):
     kind = RadioField(
         _l("Kind of address"),
         choices=[
@@ -144,7 +143,7 @@ class ContactForm(FlaskForm):
         )
 
 
-class ReplaceForm(FlaskForm):
+class ReplaceForm(PortalForm):
     email = EmailField(
         _l("Function address"),
         validators=[
@@ -170,7 +169,7 @@ class ReplaceForm(FlaskForm):
             raise ValidationError(str(refusal)) from None
 
 
-class ConsentForm(FlaskForm):
+class ConsentForm(PortalForm):
     """The consent text's version travels with the form: one agrees to the text one was shown."""
 
     version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
@@ -185,7 +184,7 @@ class ConsentForm(FlaskForm):
         super().__init__(*args, **kwargs)
 
 
-class DisclosureForm(FlaskForm):
+class DisclosureForm(PortalForm):
     subject = SelectField(
         _l("About whom"),
         validators=[InputRequired(_l("Choose whom the data was about."))],

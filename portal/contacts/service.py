@@ -14,13 +14,13 @@ Plain functions that never commit; refusals name the form field they belong to.
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from portal import audit, phone
 from portal.accounts.models import Account, AccountKind
 from portal.contacts.models import Contact, ContactRole
 from portal.db import db
 from portal.emails import normalize_email
+from portal.i18n import lazy_gettext as _l
 from portal.refusals import Refusal
 
 

@@ -5,8 +5,7 @@ and on what ground. Customers get 404 here (the STAFF rule hides the pages).
 """
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
@@ -19,7 +18,9 @@ from portal.contacts.forms import KIND_LABELS, ROLE_LABELS, DisclosureForm
 from portal.contacts.models import Contact, Disclosure, SubjectKind
 from portal.db import db
 from portal.forms import show_refusal
+from portal.i18n import gettext as _
 from portal.refusals import Refusal
+from portal.rendering import render_template
 
 COMPANY_SUBJECT = "company"
 

@@ -2,9 +2,7 @@
 `/account/consents`: a signed-in customer's own consents, given and withdrawn by themselves."""
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
-from flask_babel import gettext as _
+from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from portal import access
@@ -20,8 +18,11 @@ from portal.contacts.forms import (
 from portal.contacts.models import Contact, RecordedBy
 from portal.db import db
 from portal.forms import show_refusal
+from portal.i18n import current_language
+from portal.i18n import gettext as _
 from portal.refusals import Refusal
 from portal.register import BOOKKEEPING_YEARS, REGISTER, RetentionRule, bookkeeping_end
+from portal.rendering import render_template
 
 
 def _actor() -> Account:
@@ -67,7 +68,7 @@ def show(contact_id: int):
         consents=consent.history(contact),
         active_consent=consent.active_consent(contact),
         consent_text=consent.current_text(),
-        consent_form=ConsentForm(formdata=None, language=str(get_locale() or "sv")),
+        consent_form=ConsentForm(formdata=None, language=current_language()),
         **_labels(),
     )
 
@@ -231,8 +232,8 @@ def my_consents():
         active_consent=consent.active_consent(account),
         consents=consent.history(account),
         consent_text=consent.current_text(),
-        form=ConsentForm(formdata=None, language=str(get_locale() or "sv")),
-        language=str(get_locale() or "sv"),
+        form=ConsentForm(formdata=None, language=current_language()),
+        language=current_language(),
     )
 
 

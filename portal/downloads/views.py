@@ -9,7 +9,7 @@ import unicodedata
 from itertools import groupby
 from urllib.parse import quote
 
-from flask import Response, abort, current_app, render_template, request, send_file
+from flask import Response, abort, current_app, request, send_file
 from flask_login import current_user
 
 from portal import access, clock
@@ -18,6 +18,7 @@ from portal.i18n import human_size
 from portal.impersonation import service as impersonation
 from portal.licenses import entitlement, store
 from portal.licenses.models import ReleaseFile
+from portal.rendering import render_template
 
 
 @access.CUSTOMER

@@ -10,16 +10,17 @@ import re
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app, flash, g, has_request_context, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from flask import current_app, flash, g, has_request_context, request, url_for
 from flask_login import current_user
 
 from portal import access, audit, clock
 from portal.accounts.models import Account, LoginSession, StaffRole
 from portal.db import db
+from portal.i18n import gettext as _
+from portal.i18n import lazy_gettext as _l
 from portal.impersonation.models import EndReason, Impersonation
 from portal.refusals import Refusal
+from portal.rendering import render_template
 
 # The one rule for a reason: a ticket reference ("ÄRENDE-1234", "#1234") or at least 10 characters.
 REASON_MIN_LENGTH = 10

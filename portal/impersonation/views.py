@@ -1,13 +1,14 @@
 """The banner's Stop button (the one change allowed during a view), and a person's list of the
 times support viewed the portal as them."""
 
-from flask import flash, redirect, render_template, url_for
-from flask_babel import gettext as _
+from flask import flash, redirect, url_for
 from flask_login import current_user
 
 from portal import access
+from portal.i18n import gettext as _
 from portal.impersonation import service
 from portal.impersonation.models import EndReason
+from portal.rendering import render_template
 
 
 @access.SIGNED_IN

@@ -6,10 +6,12 @@ that is in force today (`License.is_active_on`) and whose maintenance covers the
 these two conditions.
 """
 
+from dataclasses import dataclass
 from datetime import date
+from functools import cache
+from itertools import groupby
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
 
 from portal import clock
 from portal.db import db
@@ -29,19 +31,78 @@ def offered(company_id: int, today: date, *, license_id: int | None = None) -> s
     return covering.exists()
 
 
+@dataclass(frozen=True)
+class OfferedRelease:
+    """A release offered to a company, with its files (rows of `offered_files`)."""
+
+    id: int
+    product: str
+    product_code: str
+    version: str
+    released_on: date
+    end_of_life_on: date | None
+    notes: str
+    files: tuple
+
+
+# What the pages show of an offered file: plain rows, its release and product beside it.
+FILE_COLUMNS = (
+    Product.name.label("product"),
+    Product.code.label("product_code"),
+    Release.id.label("release_id"),
+    Release.version,
+    Release.released_on,
+    Release.end_of_life_on,
+    Release.notes,
+    ReleaseFile.id,
+    ReleaseFile.filename,
+    ReleaseFile.size,
+    ReleaseFile.sha256,
+)
+
+
+@cache
+def _offered_files_statement(one_license: bool) -> sa.Select:
+    """Built once per shape, with bound values: every request asks it."""
+    condition = offered(
+        sa.bindparam("company_id"),
+        sa.bindparam("today", type_=sa.Date),
+        license_id=sa.bindparam("license_id") if one_license else None,
+    )
+    return (
+        sa.select(*FILE_COLUMNS)
+        .join(Release.product)
+        .join(ReleaseFile, ReleaseFile.release_id == Release.id)
+        .where(condition)
+        .order_by(Product.name, Release.released_on.desc(), Release.id.desc(), ReleaseFile.filename)
+    )
+
+
 def offered_releases(
     company_id: int, *, license_id: int | None = None, today: date | None = None
-) -> list[Release]:
-    """The releases offered, with their files: by product name, newest first (two queries)."""
-    today = today or clock.today()
-    statement = (
-        sa.select(Release)
-        .join(Release.product)
-        .where(offered(company_id, today, license_id=license_id))
-        .options(selectinload(Release.files))
-        .order_by(Product.name, Release.released_on.desc(), Release.id.desc())
-    )
-    return list(db.session.scalars(statement).unique())
+) -> list[OfferedRelease]:
+    """The releases offered with their files: by product name, newest first (one query)."""
+    rows = db.session.execute(
+        _offered_files_statement(license_id is not None),
+        {"company_id": company_id, "today": today or clock.today(), "license_id": license_id},
+    ).all()
+    releases = []
+    for release_id, release_files in groupby(rows, key=lambda row: row.release_id):
+        files = tuple(release_files)
+        first = files[0]
+        releases.append(
+            OfferedRelease(
+                id=release_id,
+                product=first.product,
+                product_code=first.product_code,
+                version=first.version,
+                released_on=first.released_on,
+                end_of_life_on=first.end_of_life_on,
+                notes=first.notes,
+                files=files,
+            )
+        )
+    return releases
 
 
 def offered_file(company_id: int, file_id: int, *, today: date | None = None) -> ReleaseFile | None:

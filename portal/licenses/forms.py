@@ -1,8 +1,6 @@
 """Forms of the license pages: choosing the license manager, and the staff pages."""
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     DateField,
@@ -28,13 +26,15 @@ from portal import clock
 from portal.companies.models import Company
 from portal.db import db
 from portal.emails import EMAIL_MAX_LENGTH
+from portal.forms import PortalForm
+from portal.i18n import lazy_gettext as _l
 from portal.licenses.models import Product, Release
 
 PERSONAL = "personal"
 FUNCTION = "function"
 
 
-class ManagerForm(FlaskForm):
+class ManagerForm(PortalForm):
     """Choose the license manager: one of the company's people, or a function address."""
 
     choice = RadioField(
@@ -97,7 +97,7 @@ def _check_end_after_start(field, start) -> None:
         raise ValidationError(_l("The license cannot end before it starts."))
 
 
-class LicenseForm(FlaskForm):
+class LicenseForm(PortalForm):
     company = SelectField(
         _l("Company"), coerce=int, validators=[InputRequired(_l("Choose a company."))]
     )
@@ -146,7 +146,7 @@ class LicenseForm(FlaskForm):
         _check_end_after_start(field, self.valid_from.data)
 
 
-class ExtendLicenseForm(FlaskForm):
+class ExtendLicenseForm(PortalForm):
     valid_until = LicenseForm.valid_until
     maintenance_until = LicenseForm.maintenance_until
 
@@ -158,11 +158,11 @@ class ExtendLicenseForm(FlaskForm):
         _check_end_after_start(field, self._license.valid_from)
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(PortalForm):
     """A confirmation: only the CSRF token."""
 
 
-class ProductForm(FlaskForm):
+class ProductForm(PortalForm):
     code = StringField(
         _l("Product code"),
         validators=[
@@ -186,7 +186,7 @@ class ProductForm(FlaskForm):
             raise ValidationError(_l("A product with this code already exists."))
 
 
-class ReleaseForm(FlaskForm):
+class ReleaseForm(PortalForm):
     product = SelectField(
         _l("Product"), coerce=int, validators=[InputRequired(_l("Choose a product."))]
     )
@@ -225,7 +225,7 @@ class ReleaseForm(FlaskForm):
             raise ValidationError(_l("This product already has a release with this version."))
 
 
-class EndOfLifeForm(FlaskForm):
+class EndOfLifeForm(PortalForm):
     end_of_life_on = DateField(
         _l("End of life"),
         validators=[Optional()],

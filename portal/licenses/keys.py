@@ -2,6 +2,8 @@
 
 import secrets
 
+import sqlalchemy as sa
+
 # No 0/O, 1/I/L: nothing a customer can misread when typing a key from paper.
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 GROUPS = 5
@@ -20,3 +22,8 @@ def generate() -> str:
 def mask(key: str) -> str:
     first, *rest = key.split("-")
     return "-".join([first, *(MASK for _ in rest)])
+
+
+def masked_in_sql(column) -> sa.ColumnElement[str]:
+    """`mask(key)` computed by the database, so that a list never loads the full keys."""
+    return sa.func.substr(column, 1, GROUP_LENGTH) + ("-" + MASK) * (GROUPS - 1)

@@ -9,11 +9,28 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import contains_eager
 
+from portal.i18n import gettext as _
+from portal.i18n import lazy_gettext as _l
+from portal.licenses import keys
 from portal.licenses.models import STATE_LABELS, License, LicenseState, Product
+
+# What a license table shows of each license: plain rows, with the key masked by the database.
+ROW_COLUMNS = (
+    License.id,
+    Product.name.label("product"),
+    keys.masked_in_sql(License.key).label("masked_key"),
+    License.seats,
+    License.valid_from,
+    License.valid_until,
+    License.maintenance_until,
+)
+
+
+def translated_state_labels() -> dict[str, str]:
+    """The state labels in the request's language, translated once for a whole table."""
+    return {state.value: str(label) for state, label in STATE_LABELS.items()}
+
 
 # Sorting by state follows a license's life.
 STATE_ORDER = tuple(LicenseState)
@@ -76,10 +93,9 @@ class LicenseQuery:
         return self.product is not None or self.state is not None
 
     def statement(self, company_id: int, today: date) -> sa.Select:
-        """(license, state) rows of the company's licenses with their product, in one query."""
-        statement = sa.select(License, License.state_expression(today).label("state"))
-        statement = statement.join(License.product).options(contains_eager(License.product))
-        statement = statement.where(License.company_id == company_id)
+        """The rows of the company's license table (`ROW_COLUMNS` and the state), one query."""
+        statement = sa.select(*ROW_COLUMNS, License.state_expression(today).label("state"))
+        statement = statement.join(License.product).where(License.company_id == company_id)
         if self.product is not None:
             statement = statement.where(Product.code == self.product)
         if self.state is not None:

@@ -11,7 +11,6 @@ With no manager designated, the company's admins receive what the manager would.
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from portal import audit, clock, mail
 from portal.accounts import passwords, service, sessions, tokens
@@ -27,6 +26,7 @@ from portal.accounts.service import current_designation, current_manager
 from portal.companies.models import Company
 from portal.db import db
 from portal.emails import normalize_email
+from portal.i18n import lazy_gettext as _l
 from portal.licenses.models import PendingManagerDesignation
 from portal.refusals import Refusal
 from portal.urls import external_url

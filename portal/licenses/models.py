@@ -4,13 +4,13 @@ import enum
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal import clock
 from portal.accounts.models import Account
 from portal.db import db, enum_column
+from portal.i18n import lazy_gettext as _l
 from portal.licenses import keys
 
 # An active license whose valid-until date is at most this many days away is "expiring soon".

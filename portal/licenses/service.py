@@ -5,11 +5,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from portal import audit, clock
 from portal.companies.models import Company
 from portal.db import db
+from portal.i18n import lazy_gettext as _l
 from portal.licenses import keys, store
 from portal.licenses.models import License, Product, Release, ReleaseFile
 from portal.refusals import Refusal

@@ -6,8 +6,7 @@ Every change is audited by the service it calls; each request commits once at it
 from pathlib import PurePosixPath
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
@@ -16,6 +15,7 @@ from portal.companies.models import Company
 from portal.config import max_upload_bytes
 from portal.db import db
 from portal.forms import show_refusal
+from portal.i18n import gettext as _
 from portal.i18n import human_size
 from portal.licenses import service
 from portal.licenses.forms import (
@@ -26,16 +26,16 @@ from portal.licenses.forms import (
     ProductForm,
     ReleaseForm,
 )
-from portal.licenses.listing import LicenseQuery
+from portal.licenses.listing import LicenseQuery, translated_state_labels
 from portal.licenses.models import (
     IN_FORCE,
-    STATE_LABELS,
     WARN_DAYS_BEFORE_END_OF_LIFE,
     License,
     Product,
     Release,
 )
 from portal.refusals import Refusal
+from portal.rendering import render_template
 
 
 def _actor():
@@ -69,7 +69,7 @@ def company(company_id: int):
         "portal/licenses/staff_company.html",
         company=company,
         rows=rows,
-        state_labels=STATE_LABELS,
+        state_labels=translated_state_labels(),
         can_change=_can_change(),
     )
 

@@ -2,8 +2,7 @@
 license manager (the company admin's choice, and the confirmation link of a function address)."""
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from portal import access, audit, clock, http, ratelimit
@@ -16,11 +15,13 @@ from portal.accounts.service import (
 )
 from portal.db import db
 from portal.forms import show_refusal
+from portal.i18n import gettext as _
 from portal.licenses import entitlement, manager
 from portal.licenses.forms import PERSONAL, ManagerForm
-from portal.licenses.listing import LicenseQuery, filter_selects
+from portal.licenses.listing import LicenseQuery, filter_selects, translated_state_labels
 from portal.licenses.models import STATE_LABELS, License, LicenseState, Product
 from portal.refusals import Refusal
+from portal.rendering import render_template
 from portal.signin import service as signin
 
 
@@ -34,7 +35,7 @@ def index():
         filters=filter_selects(query, products),
         filtered=query.filtered,
         rows=rows,
-        state_labels=STATE_LABELS,
+        state_labels=translated_state_labels(),
     )
 
 

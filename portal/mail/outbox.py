@@ -11,12 +11,12 @@ from email.utils import make_msgid
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import force_locale
 from jinja2 import TemplateNotFound
 from sqlalchemy.orm import Session
 
-from portal import clock
+from portal import clock, rendering
 from portal.db import db
+from portal.i18n import force_language
 from portal.mail import transport
 from portal.mail.models import OutboxMail
 
@@ -37,8 +37,8 @@ def queue(recipient: str, template: str, *, language: str = "sv", **context) -> 
     `template` names a feature's mail, e.g. `portal/accounts/mail/invitation`. The text template
     sets `subject`; both are rendered in the recipient's language.
     """
-    env = current_app.jinja_env
-    with force_locale(language):
+    env = rendering.environment()
+    with force_language(language):
         text_module = env.get_template(f"{template}.txt").make_module(context)
         # One line: a line break in a header would end the mail's headers (header injection).
         subject = " ".join(str(getattr(text_module, "subject", "")).split())

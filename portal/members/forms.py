@@ -1,11 +1,11 @@
-from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from portal.accounts.models import CompanyRole
 from portal.emails import EMAIL_MAX_LENGTH, normalize_email
+from portal.forms import PortalForm
+from portal.i18n import lazy_gettext as _l
 from portal.refusals import Refusal
 
 ROLE_CHOICES = [
@@ -16,7 +16,7 @@ ROLE_CHOICES = [
 ]
 
 
-class InviteForm(FlaskForm):
+class InviteForm(PortalForm):
     email = EmailField(
         _l("Email address"),
         validators=[DataRequired(_l("Enter the email address.")), Length(max=EMAIL_MAX_LENGTH)],
@@ -36,5 +36,5 @@ class InviteForm(FlaskForm):
             raise ValidationError(str(refusal)) from None
 
 
-class RoleForm(FlaskForm):
+class RoleForm(PortalForm):
     role = SelectField(_l("Role"), choices=ROLE_CHOICES)

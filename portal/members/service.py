@@ -5,7 +5,6 @@ can be neither demoted, deactivated nor removed.
 """
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from portal import audit
 from portal.accounts import service, sessions
@@ -13,6 +12,7 @@ from portal.accounts.models import Account, AccountKind, CompanyRole
 from portal.accounts.pseudonyms import pseudonymise_account
 from portal.db import db
 from portal.emails import normalize_email
+from portal.i18n import lazy_gettext as _l
 from portal.refusals import Refusal
 
 ALREADY_IN_COMPANY = _l("This address already has an account in your company.")

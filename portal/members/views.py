@@ -1,16 +1,17 @@
 """`/company/users`: a company admin invites, changes, deactivates and removes its users."""
 
-from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from portal import access
 from portal.accounts.models import Account, CompanyRole
 from portal.accounts.service import is_license_manager
 from portal.forms import show_refusal
+from portal.i18n import gettext as _
 from portal.members import service
 from portal.members.forms import InviteForm, RoleForm
 from portal.refusals import Refusal
+from portal.rendering import render_template
 
 
 def _member_or_404(account_id: int) -> Account:

@@ -2,13 +2,14 @@
 
 from datetime import datetime
 
-from flask import current_app, json, make_response, render_template, request
-from flask_babel import format_datetime
+from flask import current_app, json, make_response, request
 from flask_login import current_user
 
 from portal import access, audit, clock
+from portal.i18n import format_datetime
 from portal.privacy.export import collect
 from portal.register import BOOKKEEPING_YEARS, LEGAL_BASIS_LABELS, REGISTER, RetentionRule
+from portal.rendering import render_template
 
 
 @access.PUBLIC

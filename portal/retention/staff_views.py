@@ -1,11 +1,11 @@
 """`/staff/retention`: upcoming purges and the reports of past runs (staff admins)."""
 
 import sqlalchemy as sa
-from flask import render_template
-from flask_babel import lazy_gettext as _l
 
 from portal import access, clock
 from portal.db import db
+from portal.i18n import lazy_gettext as _l
+from portal.rendering import render_template
 from portal.retention import purge
 from portal.retention.models import RetentionRun, RunStatus
 

@@ -2,17 +2,17 @@
 liveness probe. It sits above every feature, so it may ask each of them for what it shows."""
 
 import sqlalchemy as sa
-from flask import jsonify, redirect, render_template, request, url_for
-from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
+from flask import jsonify, redirect, request, url_for
 from flask_login import current_user
 
 from portal import access, news
 from portal.db import db
 from portal.downloads.service import warnings_for
 from portal.http import safe_next_url
-from portal.i18n import DEFAULT_LANGUAGE, LANGUAGE_COOKIE, LANGUAGE_NAMES
+from portal.i18n import LANGUAGE_COOKIE, LANGUAGE_NAMES, current_language
+from portal.i18n import lazy_gettext as _l
 from portal.impersonation import service as impersonation
+from portal.rendering import render_template
 
 LANGUAGE_COOKIE_MAX_AGE = 365 * 24 * 3600
 
@@ -42,7 +42,7 @@ def navigation_for(account) -> list[tuple[str, object]]:
 def template_context() -> dict:
     """What the layout (portal/base.html) reads on every portal page."""
     return {
-        "current_language": str(get_locale() or DEFAULT_LANGUAGE),
+        "current_language": current_language(),
         "language_names": LANGUAGE_NAMES,
         # A function, so that only the layout's banner asks for it.
         "current_impersonation": impersonation.current,

@@ -1,15 +1,15 @@
 """Forms of signing in and asking for a password reset."""
 
-from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
 from portal.accounts.forms import valid_address
 from portal.emails import EMAIL_MAX_LENGTH
+from portal.forms import PortalForm
+from portal.i18n import lazy_gettext as _l
 
 
-class LoginForm(FlaskForm):
+class LoginForm(PortalForm):
     email = EmailField(
         _l("Email address"),
         validators=[DataRequired(_l("Enter your email address.")), Length(max=EMAIL_MAX_LENGTH)],
@@ -23,7 +23,7 @@ class LoginForm(FlaskForm):
     remember = BooleanField(_l("Keep me signed in for 30 days on this device"))
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(PortalForm):
     email = EmailField(
         _l("Email address"),
         validators=[DataRequired(_l("Enter your email address.")), Length(max=EMAIL_MAX_LENGTH)],

@@ -13,9 +13,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app, flash, request, session
-from flask_babel import gettext as _
 from flask_login import LoginManager, login_user, logout_user
-from sqlalchemy.orm import lazyload
 
 from portal import audit, clock
 from portal.accounts import sessions
@@ -23,6 +21,7 @@ from portal.accounts.models import Account, LoginSession
 from portal.audit import AuditEvent
 from portal.db import db
 from portal.http import safe_next_url
+from portal.i18n import gettext as _
 from portal.impersonation import service as impersonation
 from portal.impersonation.models import EndReason, Impersonation
 
@@ -91,31 +90,27 @@ def end_current(reason: str = "logout") -> None:
 
 
 # Built once: every request asks it, and SQLAlchemy remembers a statement object's cache key.
-_SESSION_BY_KEY_HASH = (
-    sa.select(LoginSession, Impersonation)
-    .options(lazyload(Impersonation.staff), lazyload(Impersonation.customer))
-    .outerjoin(
-        Impersonation,
-        sa.and_(
-            Impersonation.login_session_id == LoginSession.id,
-            Impersonation.ended_dt.is_(None),
-        ),
-    )
-    .where(LoginSession.key_hash == sa.bindparam("key_hash"))
-)
+# Whether a view as a customer is active is one column; the view itself loads only when it is.
+_SESSION_BY_KEY_HASH = sa.select(
+    LoginSession,
+    sa.exists()
+    .where(Impersonation.login_session_id == LoginSession.id, Impersonation.ended_dt.is_(None))
+    .label("viewing_as_customer"),
+).where(LoginSession.key_hash == sa.bindparam("key_hash"))
 
 
 @login_manager.user_loader
 def load_account(key: str) -> Account | None:
     """The account a request acts as: the session's own, or the customer support views as.
 
-    The session record, its account and company and its active view as a customer (if any)
-    come in one query. The view's own accounts load only when there is a view.
+    The session record, its account and company, and whether a view as a customer is active
+    come in one query; only a request of a view asks for the view.
     """
     row = db.session.execute(_SESSION_BY_KEY_HASH, {"key_hash": sessions.key_hash(key)}).first()
     if row is None:
         return None
-    record, view = row
+    record, viewing_as_customer = row
+    view = impersonation.active_for_session(record.id) if viewing_as_customer else None
     if not sessions.is_live(record):
         if view is not None:
             impersonation.end_with_dead_session(view, record)

@@ -9,8 +9,7 @@
   password does (staff enrol their second factor first).
 """
 
-from flask import flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask import flash, redirect, request, url_for
 from flask_login import current_user, logout_user
 
 from portal import access, audit, http, mail, ratelimit
@@ -25,6 +24,8 @@ from portal.accounts.views import (
 )
 from portal.emails import normalize_email
 from portal.http import safe_next_url
+from portal.i18n import gettext as _
+from portal.rendering import render_template
 from portal.signin import service as signin
 from portal.signin.forms import ForgotPasswordForm, LoginForm
 from portal.urls import external_url

@@ -1,11 +1,11 @@
-from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SearchField, TextAreaField
 
+from portal.forms import PortalForm
+from portal.i18n import lazy_gettext as _l
 from portal.impersonation.service import REASON_MAX_LENGTH
 
 
-class SearchForm(FlaskForm):
+class SearchForm(PortalForm):
     """The GET search of `/staff/companies`: no CSRF, the query is in the address."""
 
     class Meta:
@@ -17,7 +17,7 @@ class SearchForm(FlaskForm):
     )
 
 
-class ImpersonateForm(FlaskForm):
+class ImpersonateForm(PortalForm):
     """ "View as": the reason's rule lives in the impersonation service, checked when starting."""
 
     reason = TextAreaField(

@@ -2,9 +2,7 @@
 customer account ("View as", see `portal.impersonation`)."""
 
 import sqlalchemy as sa
-from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from flask import current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 from portal import access, clock
@@ -17,12 +15,14 @@ from portal.contacts.forms import ROLE_LABELS
 from portal.contacts.models import Contact
 from portal.db import db
 from portal.forms import show_refusal
+from portal.i18n import gettext as _
+from portal.i18n import lazy_gettext as _l
 from portal.impersonation import service as impersonation
 from portal.impersonation.models import EndReason
-from portal.licenses.listing import LicenseQuery
-from portal.licenses.models import STATE_LABELS
+from portal.licenses.listing import LicenseQuery, translated_state_labels
 from portal.members import service as members
 from portal.refusals import Refusal
+from portal.rendering import render_template
 from portal.staff import search as company_search
 from portal.staff.forms import ImpersonateForm, SearchForm
 
@@ -73,7 +73,7 @@ def company(company_id: int):
         "portal/staff/company.html",
         company=company,
         licenses=licenses,
-        state_labels=STATE_LABELS,
+        state_labels=translated_state_labels(),
         contacts=contacts,
         role_labels=ROLE_LABELS,
         users=members.company_accounts(company.id),
