@@ -129,7 +129,7 @@ class AccountToken(db.Model):
     used_dt: Mapped[datetime | None]
     cancelled_dt: Mapped[datetime | None]
     created_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("accounts.id", ondelete="SET NULL")
+        sa.ForeignKey("accounts.id", ondelete="SET NULL"), index=True
     )
     payload: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
 

@@ -90,12 +90,12 @@ class ConsentRecord(db.Model):
     text: Mapped[str] = mapped_column(sa.Text)
     given_dt: Mapped[datetime] = mapped_column(default=clock.now)
     recorded_by_account_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("accounts.id", ondelete="SET NULL")
+        sa.ForeignKey("accounts.id", ondelete="SET NULL"), index=True
     )
     recorded_by: Mapped[RecordedBy] = mapped_column(enum_column(RecordedBy, name="recordedby"))
     withdrawn_dt: Mapped[datetime | None]
     withdrawn_by_account_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("accounts.id", ondelete="SET NULL")
+        sa.ForeignKey("accounts.id", ondelete="SET NULL"), index=True
     )
     withdrawn_by: Mapped[RecordedBy | None] = mapped_column(
         enum_column(RecordedBy, name="withdrawnby")
@@ -150,11 +150,11 @@ class Disclosure(db.Model):
     confidential: Mapped[bool] = mapped_column(default=False)
     # The consent relied on for a disclosure to another party.
     consent_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("consent_records.id", ondelete="SET NULL")
+        sa.ForeignKey("consent_records.id", ondelete="SET NULL"), index=True
     )
     recorded_dt: Mapped[datetime] = mapped_column(default=clock.now)
     recorded_by_account_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("accounts.id", ondelete="SET NULL")
+        sa.ForeignKey("accounts.id", ondelete="SET NULL"), index=True
     )
 
     __table_args__ = (

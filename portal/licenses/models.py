@@ -186,7 +186,7 @@ class PendingManagerDesignation(db.Model):
         sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
     )
     requested_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("accounts.id", ondelete="SET NULL")
+        sa.ForeignKey("accounts.id", ondelete="SET NULL"), index=True
     )
     requested_dt: Mapped[datetime] = mapped_column(default=clock.now)
     expires_dt: Mapped[datetime]

@@ -10,10 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal import clock
-from portal.accounts.models import AccountToken
-from portal.contacts.models import ConsentRecord, Disclosure
 from portal.db import db, enum_column
-from portal.licenses.models import PendingManagerDesignation
 
 
 class RunStatus(enum.StrEnum):
@@ -66,21 +63,3 @@ class SchedulerLease(db.Model):
     holder: Mapped[str] = mapped_column(sa.String(200))
     acquired_dt: Mapped[datetime] = mapped_column(default=clock.now)
     expires_dt: Mapped[datetime]
-
-
-# The purge deletes accounts, contacts and consents in bulk, and the database then finds every row
-# that refers to them (ON DELETE CASCADE / SET NULL). These referring columns have no index in
-# their own models; without one, every deleted row would scan the whole referring table (the
-# purge's cost would follow the table sizes, not what is due). tests/test_retention.py checks that
-# every foreign key to a table the purge deletes from is indexed.
-PURGE_INDEXES = tuple(
-    sa.Index(f"ix_{column.table.name}_{column.name}", column)
-    for column in (
-        AccountToken.__table__.c.created_by_id,
-        ConsentRecord.__table__.c.recorded_by_account_id,
-        ConsentRecord.__table__.c.withdrawn_by_account_id,
-        Disclosure.__table__.c.recorded_by_account_id,
-        Disclosure.__table__.c.consent_id,
-        PendingManagerDesignation.__table__.c.requested_by_id,
-    )
-)
