@@ -2,20 +2,13 @@
 
 Views and services change the session and never commit. A portal request commits once, after
 its view has answered below 500, and rolls back on a 5xx or an exception (`finish_request`,
-`end_request`, wired to the portal's blueprint); a job step or a command runs in `step()`. Mails
-written to the outbox go out only with the commit of the work that wrote them.
+`end_request`, wired to the portal's blueprint); a job step or a command runs in `step()`.
 """
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from portal import mail
 from portal.db import db
-
-
-def _commit() -> None:
-    db.session.commit()
-    mail.deliver_committed()
 
 
 def finish_request(response):
@@ -23,7 +16,7 @@ def finish_request(response):
     if response.status_code >= 500:
         db.session.rollback()
     else:
-        _commit()
+        db.session.commit()
     return response
 
 
@@ -41,4 +34,4 @@ def step() -> Iterator[None]:
     except BaseException:
         db.session.rollback()
         raise
-    _commit()
+    db.session.commit()

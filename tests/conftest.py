@@ -13,12 +13,14 @@ from email import message_from_bytes, policy
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
+from flask import has_app_context
 from flask.testing import FlaskClient
 from flask_sqlalchemy.session import Session as FlaskSession
 
 from portal import clock, create_app
 from portal.db import db
 from portal.i18n import LANGUAGE_COOKIE
+from portal.mail import outbox
 from tests import factories
 
 TEST_DATABASE_URL = os.environ.get("PORTAL_TEST_DATABASE_URL")
@@ -73,10 +75,34 @@ def smtp_server():
     controller.stop()
 
 
+class Mailbox:
+    """The SMTP catcher as a test reads it: the outbox's waiting mails are delivered first, as
+    the scheduler would within seconds (no request sends a mail itself)."""
+
+    def __init__(self, catcher: MailCatcher, app):
+        self.catcher = catcher
+        self.app = app
+
+    def deliver(self) -> int:
+        if has_app_context():
+            return outbox.deliver_due()
+        with self.app.app_context():
+            return outbox.deliver_due()
+
+    @property
+    def messages(self) -> list[CaughtMail]:
+        self.deliver()
+        return self.catcher.messages
+
+    def to(self, address: str) -> list[CaughtMail]:
+        self.deliver()
+        return self.catcher.to(address)
+
+
 @pytest.fixture
-def mailbox(smtp_server):
+def mailbox(smtp_server, app):
     smtp_server.handler.messages.clear()
-    return smtp_server.handler
+    return Mailbox(smtp_server.handler, app)
 
 
 def _database_url(tmp_path_factory) -> str:

@@ -1,5 +1,5 @@
-"""The outbox: mails go out after their transaction commits, never for a rollback, and are
-retried when the SMTP server was unreachable."""
+"""The outbox: a mail exists only if its transaction commits; the outbox delivers it (never the
+request), retries an unreachable server, keeps its live link sealed, and gives up in the end."""
 
 import socket
 from datetime import date, timedelta
@@ -50,7 +50,7 @@ def smtp_down(app, monkeypatch):
 
 
 def commit() -> None:
-    """What a request or a job does at its end: commit, and send the committed mails."""
+    """What a request or a job does at its end."""
     with transaction.step():
         pass
 
@@ -65,16 +65,18 @@ def unsent() -> list[OutboxMail]:
     return db.session.scalars(sa.select(OutboxMail).where(OutboxMail.sent_dt.is_(None))).all()
 
 
-def test_mail_of_a_committed_transaction_is_delivered_right_after_commit(
+def test_a_committed_mail_is_delivered_by_the_outbox_not_by_the_commit(
     app_ctx, note_templates, mailbox
 ):
     queue_note("karin@kund.example")
-    assert mailbox.messages == []  # nothing leaves before the commit
     commit()
-    [delivered] = mailbox.to("karin@kund.example")
+    assert mailbox.catcher.messages == []  # the commit sends nothing itself
+    assert outbox.deliver_due() == 1
+    [delivered] = mailbox.catcher.to("karin@kund.example")
     assert "Hello Karin," in delivered.text
     assert "<strong>Karin</strong>" in delivered.html
     assert db.session.scalars(sa.select(OutboxMail.sent_dt)).one() is not None
+    assert outbox.deliver_due() == 0  # once
 
 
 def test_delivered_mail_has_subject_sender_and_recipient(app, app_ctx, note_templates, mailbox):
@@ -110,15 +112,45 @@ def test_mail_without_html_template_is_plain_text(app_ctx, make_account, mailbox
     assert delivered.path().startswith("/invite/")
 
 
+def test_a_live_link_is_sealed_until_delivery_and_gone_after_it(app_ctx, make_account, mailbox):
+    from portal.accounts import service as accounts
+
+    account = make_account("member", password=None)
+    accounts.send_invitation(account, actor_label="test")
+    commit()
+    [waiting] = unsent()
+    assert "[[sealed:link]]" in waiting.body_text and "/invite/" not in waiting.body_text
+    assert waiting.sealed and "/invite/" not in waiting.sealed
+    [delivered] = mailbox.to(account.email)
+    token = delivered.path().removeprefix("/invite/")
+    assert len(token) > 20
+    db.session.refresh(waiting)
+    assert waiting.sealed is None
+    assert token not in waiting.body_text
+
+
+def test_a_sealed_link_opens_only_under_the_secret_key_that_sealed_it(
+    app, app_ctx, make_account, mailbox, monkeypatch
+):
+    from portal.accounts import service as accounts
+
+    account = make_account("member", password=None)
+    accounts.send_invitation(account, actor_label="test")
+    commit()
+    monkeypatch.setitem(app.config, "SECRET_KEY", "another secret key after a rotation")
+    assert mailbox.to(account.email) == []
+    [set_aside] = db.session.scalars(sa.select(OutboxMail)).all()
+    assert set_aside.failed_dt is not None and set_aside.sealed is None
+    assert "cannot be written" in set_aside.last_error
+
+
 def test_mail_of_a_rolled_back_transaction_is_never_sent(
     app_ctx, note_templates, mailbox, frozen_clock
 ):
     queue_note("rollback@kund.example")
     db.session.flush()
     db.session.rollback()
-    commit()
     frozen_clock.advance(timedelta(hours=2))
-    outbox.retry_due()
     assert mailbox.messages == []
     assert db.session.scalars(sa.select(OutboxMail)).all() == []
 
@@ -132,7 +164,7 @@ def test_mail_of_a_rolled_back_savepoint_is_never_sent(app_ctx, note_templates, 
     assert mailbox.messages == []
 
 
-def test_mail_queued_before_a_rolled_back_savepoint_still_goes_out_at_commit(
+def test_mail_queued_before_a_rolled_back_savepoint_still_goes_out(
     app_ctx, note_templates, mailbox
 ):
     queue_note("kept@kund.example")
@@ -145,46 +177,39 @@ def test_mail_queued_before_a_rolled_back_savepoint_still_goes_out_at_commit(
     assert [m.recipients for m in mailbox.messages] == [["kept@kund.example"]]
 
 
-def test_mail_of_a_released_savepoint_waits_for_the_outer_commit(app_ctx, note_templates, mailbox):
-    with db.session.begin_nested():
-        queue_note("nested@kund.example")
-    mail.deliver_committed()
-    assert mailbox.messages == []
-    commit()
-    assert len(mailbox.to("nested@kund.example")) == 1
-
-
 def test_mail_stays_in_outbox_when_smtp_server_is_unreachable(
     app_ctx, note_templates, smtp_down, mailbox, frozen_clock
 ):
     queue_note("later@kund.example")
     commit()
+    assert mailbox.messages == []
     [waiting] = unsent()
     assert waiting.attempts == 1
     assert waiting.next_attempt_dt > frozen_clock.now()
-    assert waiting.last_error
-    assert mailbox.messages == []
+    assert waiting.last_error and waiting.claimed_until is None
 
 
-def test_retry_waits_for_the_back_off_before_trying_again(
+def test_the_next_attempt_waits_for_the_back_off(
     app_ctx, note_templates, smtp_down, mailbox, frozen_clock
 ):
     queue_note("later@kund.example")
     commit()
+    outbox.deliver_due()
     smtp_down.undo()
-    assert outbox.retry_due() == 0
-    assert mailbox.messages == []
+    assert outbox.deliver_due() == 0
+    assert mailbox.catcher.messages == []
     assert unsent()[0].attempts == 1
 
 
-def test_retry_sends_the_waiting_mail_once_the_server_is_back(
+def test_the_waiting_mail_goes_out_once_the_server_is_back(
     app_ctx, note_templates, smtp_down, mailbox, frozen_clock
 ):
     queue_note("later@kund.example")
     commit()
+    outbox.deliver_due()
     smtp_down.undo()
     frozen_clock.advance(timedelta(minutes=2))
-    assert outbox.retry_due() == 1
+    assert outbox.deliver_due() == 1
     assert len(mailbox.to("later@kund.example")) == 1
     assert unsent() == []
 
@@ -194,36 +219,54 @@ def test_each_failed_attempt_waits_longer(
 ):
     queue_note("later@kund.example")
     commit()
+    outbox.deliver_due()
     [waiting] = unsent()
     first_wait = waiting.next_attempt_dt - frozen_clock.now()
     frozen_clock.advance(first_wait)
-    outbox.retry_due()
+    outbox.deliver_due()
+    db.session.refresh(waiting)
     assert waiting.attempts == 2
     assert waiting.next_attempt_dt - frozen_clock.now() > first_wait
 
 
-def test_retry_leaves_a_just_committed_mail_to_the_process_that_sends_it(
+def test_after_the_last_attempt_the_mail_is_set_aside_and_counted(
+    app_ctx, note_templates, smtp_down, mailbox, frozen_clock
+):
+    queue_note("never@kund.example")
+    commit()
+    for _ in range(outbox.MAX_ATTEMPTS):
+        outbox.deliver_due()
+        frozen_clock.advance(timedelta(hours=2))
+    [failed] = outbox.failed_mails()
+    assert failed.attempts == outbox.MAX_ATTEMPTS and failed.failed_dt is not None
+    assert (outbox.waiting_count(), outbox.failed_count()) == (0, 1)
+    smtp_down.undo()
+    assert outbox.deliver_due() == 0  # given up: not tried for ever
+
+
+def test_a_mail_claimed_by_another_process_is_left_to_it(
     app_ctx, note_templates, mailbox, frozen_clock
 ):
-    queue_note("fresh@kund.example")
-    db.session.commit()  # committed, but the sender has not delivered yet
-    assert outbox.retry_due() == 0
-    frozen_clock.advance(outbox.RETRY_GRACE)
-    assert outbox.retry_due() == 1  # a sender that died is replaced by the retry job
-    assert len(mailbox.to("fresh@kund.example")) == 1
-
-
-def test_mail_retry_command_sends_due_mails(
-    app_ctx, runner, note_templates, smtp_down, mailbox, frozen_clock
-):
-    queue_note("later@kund.example")
+    queue_note("claimed@kund.example")
     commit()
-    smtp_down.undo()
-    frozen_clock.advance(timedelta(minutes=5))
-    result = runner.invoke(args=["mail", "retry"])
+    [waiting] = unsent()
+    waiting.claimed_until = frozen_clock.now() + outbox.CLAIM
+    commit()
+    assert outbox.deliver_due() == 0
+    frozen_clock.advance(outbox.CLAIM + timedelta(seconds=1))
+    assert outbox.deliver_due() == 1  # a process that died while sending is replaced
+    assert len(mailbox.catcher.to("claimed@kund.example")) == 1
+
+
+def test_mail_send_command_delivers_the_waiting_mails(
+    app_ctx, runner, note_templates, mailbox, frozen_clock
+):
+    queue_note("now@kund.example")
+    commit()
+    result = runner.invoke(args=["mail", "send"])
     assert result.exit_code == 0, result.output
-    assert "1 sent" in result.stderr
-    assert len(mailbox.to("later@kund.example")) == 1
+    assert "1 sent, 0 waiting, 0 failed" in result.stderr
+    assert len(mailbox.catcher.to("now@kund.example")) == 1
 
 
 def test_console_mode_prints_the_mail_instead_of_sending(
@@ -232,10 +275,11 @@ def test_console_mode_prints_the_mail_instead_of_sending(
     monkeypatch.setitem(app.config, "PORTAL_MAIL_URL", "console")
     queue_note("console@kund.example", language="en")
     commit()
+    outbox.deliver_due()
     printed = capsys.readouterr().err
     assert "To: console@kund.example" in printed
     assert "Subject: Your account in the customer portal" in printed
-    assert mailbox.messages == []
+    assert mailbox.catcher.messages == []
     assert unsent() == []
 
 
@@ -256,13 +300,11 @@ def test_a_mail_that_cannot_be_written_does_not_block_the_others(
 ):
     broken = OutboxMail(recipient="bad\naddress@kund.example", subject="x", body_text="x")
     db.session.add(broken)
-    db.session.commit()
     queue_note("good@kund.example")
-    db.session.commit()
-    frozen_clock.advance(outbox.RETRY_GRACE)
-    assert outbox.retry_due() == 1
+    commit()
     assert len(mailbox.to("good@kund.example")) == 1
-    assert broken.attempts == outbox.MAX_ATTEMPTS  # set aside, not retried for ever
+    db.session.refresh(broken)
+    assert broken.failed_dt is not None  # set aside, not retried for ever
     assert "cannot be written" in broken.last_error
 
 
@@ -305,6 +347,7 @@ def test_password_is_never_sent_to_a_server_without_starttls(
     monkeypatch.setitem(app.config, "PORTAL_MAIL_URL", url)
     queue_note("tls@kund.example")
     commit()
+    outbox.deliver_due()
     assert authenticator.logins == []
     assert controller.handler.messages == []
     [waiting] = unsent()
@@ -347,6 +390,8 @@ def test_smtps_refuses_a_server_whose_certificate_cannot_be_verified(
     monkeypatch.setitem(app.config, "PORTAL_MAIL_URL", f"smtps://127.0.0.1:{controller.port}")
     queue_note("tls@kund.example")
     commit()
+    outbox.deliver_due()
+    outbox.deliver_due()
     assert controller.handler.messages == []
     [waiting] = unsent()
     assert "certificate" in waiting.last_error.lower()

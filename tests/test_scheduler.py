@@ -111,15 +111,15 @@ def test_the_last_scheduled_purge_is_the_latest_0300_in_stockholm(now, expected)
 def test_the_jobs_run_at_their_times_in_stockholm_coalesced_with_a_misfire_grace(app):
     instance = PortalScheduler(app, BackgroundScheduler)
     jobs = {job.id: job for job in instance.scheduler.get_jobs()}
-    assert set(jobs) == {"lease", "retention_purge", "license_notices", "mail_retry"}
+    assert set(jobs) == {"lease", "retention_purge", "license_notices", "mail_delivery"}
     after = NOW  # 10:00 in Stockholm
     next_purge = jobs["retention_purge"].trigger.get_next_fire_time(None, after)
     assert next_purge == datetime(2026, 11, 3, 3, 0, tzinfo=STOCKHOLM)
     next_notices = jobs["license_notices"].trigger.get_next_fire_time(None, after)
     assert next_notices == datetime(2026, 11, 3, 6, 0, tzinfo=STOCKHOLM)
-    assert isinstance(jobs["mail_retry"].trigger, IntervalTrigger)
-    assert jobs["mail_retry"].trigger.interval == timedelta(minutes=1)
-    for job_id in ("retention_purge", "license_notices", "mail_retry"):
+    assert isinstance(jobs["mail_delivery"].trigger, IntervalTrigger)
+    assert jobs["mail_delivery"].trigger.interval == timedelta(seconds=scheduler.MAIL_EVERY_SECONDS)
+    for job_id in ("retention_purge", "license_notices", "mail_delivery"):
         assert jobs[job_id].coalesce is True
         assert jobs[job_id].misfire_grace_time == scheduler.MISFIRE_GRACE_SECONDS
         assert jobs[job_id].max_instances == 1
@@ -130,7 +130,7 @@ def test_the_jobs_run_at_their_times_in_stockholm_coalesced_with_a_misfire_grace
 def test_every_job_runs_a_function_of_the_portal():
     jobs = {job.id: job.run for job in scheduler.JOBS}
     assert jobs["license_notices"] is notices.run_notices
-    assert jobs["mail_retry"] is outbox.retry_due
+    assert jobs["mail_delivery"] is outbox.deliver_due
     assert jobs["retention_purge"] is scheduler.scheduled_purge
 
 

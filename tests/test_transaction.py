@@ -91,8 +91,7 @@ def test_a_refused_request_keeps_its_audit_event(client, make_account):
 
 
 def test_no_view_or_service_commits():
-    """The commit point is `portal.transaction`; no other module of the portal commits, except
-    the outbox's own delivery bookkeeping (each attempt recorded as it happens)."""
+    """The commit point is `portal.transaction`; no other module of the portal commits."""
     from pathlib import Path
 
     import portal
@@ -103,4 +102,4 @@ def test_no_view_or_service_commits():
         for path in root.rglob("*.py")
         if ".commit()" in path.read_text() or "commit()\n" in path.read_text()
     )
-    assert committing == ["mail/outbox.py", "transaction.py"]
+    assert committing == ["transaction.py"]

@@ -163,7 +163,7 @@ def send_invitation(account: Account, *, invited_by: Account | None = None, acto
         language=account.language,
         account=account,
         invited_by=invited_by,
-        link=external_url("portal.signin.accept_invitation", token=token),
+        link=mail.Secret(external_url("portal.signin.accept_invitation", token=token)),
         hours=tokens.lifetime_hours(TokenPurpose.INVITATION),
     )
     audit.record("invitation.sent", actor=invited_by, actor_label=actor_label, subject=account)

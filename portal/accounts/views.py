@@ -159,7 +159,7 @@ def change_email():
             "portal/accounts/mail/email_change",
             language=account.language,
             account=account,
-            link=external_url("portal.accounts.confirm_email", token=token),
+            link=mail.Secret(external_url("portal.accounts.confirm_email", token=token)),
             hours=tokens.lifetime_hours(TokenPurpose.EMAIL_CHANGE),
         )
         audit.record("email_change.requested", subject=account)

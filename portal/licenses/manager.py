@@ -198,7 +198,7 @@ def designate_function_address(
         company=company,
         account=account,
         requested_by=by,
-        link=external_url("portal.licenses.confirm_manager", token=token),
+        link=mail.Secret(external_url("portal.licenses.confirm_manager", token=token)),
         hours=CONFIRMATION_HOURS,
     )
     audit.record("manager.confirmation_sent", actor=by, subject=account, company_id=company.id)

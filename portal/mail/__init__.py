@@ -1,3 +1,3 @@
-from portal.mail.outbox import deliver_committed, queue, retry_due
+from portal.mail.outbox import Secret, deliver_due, queue
 
-__all__ = ["deliver_committed", "queue", "retry_due"]
+__all__ = ["Secret", "deliver_due", "queue"]

@@ -13,8 +13,9 @@ process does not hold it returns at once. A standby keeps trying, and takes over
 lease time when the active process dies.
 
 Jobs (times are Europe/Stockholm): the retention purge daily at 03:00, the license notices
-daily at 06:00, the mail outbox retry every minute. Each runs in its own app context, as one
-step (`portal.transaction.step`) or, for the purge and the notices, as steps of their own.
+daily at 06:00, the delivery of waiting mails every few seconds. Each runs in its own app
+context, as one step (`portal.transaction.step`) or, for the purge, the notices and the mails,
+as steps of their own.
 Runs missed while the process was busy are coalesced into one (`coalesce`,
 `misfire_grace_time`); runs missed while no scheduler was active are made up
 once when a process becomes the active one: the purge when no finished (non-dry) run has
@@ -40,7 +41,7 @@ from flask import Flask
 from portal import clock, transaction
 from portal.db import db
 from portal.licenses.notices import run_notices
-from portal.mail.outbox import retry_due
+from portal.mail.outbox import deliver_due
 from portal.refusals import Refusal
 from portal.retention import lease, purge
 from portal.retention.models import RetentionRun, RunStatus
@@ -52,6 +53,8 @@ PURGE_AT = time(3, 0)
 NOTICES_AT = time(6, 0)
 # A run whose time passed while the process was busy or asleep still runs within this window.
 MISFIRE_GRACE_SECONDS = 6 * 3600
+# Waiting mails go out within this many seconds (no request sends a mail itself).
+MAIL_EVERY_SECONDS = 5
 JOB_DEFAULTS = {"coalesce": True, "misfire_grace_time": MISFIRE_GRACE_SECONDS, "max_instances": 1}
 
 
@@ -82,7 +85,7 @@ def _daily(at: time):
 JOBS: tuple[Job, ...] = (
     Job("retention_purge", scheduled_purge, _daily(PURGE_AT)),
     Job("license_notices", run_notices, _daily(NOTICES_AT)),
-    Job("mail_retry", retry_due, lambda: IntervalTrigger(minutes=1)),
+    Job("mail_delivery", deliver_due, lambda: IntervalTrigger(seconds=MAIL_EVERY_SECONDS)),
 )
 
 

@@ -1,16 +1,19 @@
-"""`/staff/retention`: upcoming purges and the reports of past runs (staff admins)."""
+"""`/staff/retention`: upcoming purges, the reports of past runs, and the mails the outbox
+gave up on (staff admins: the portal's operations page)."""
 
 import sqlalchemy as sa
 
 from portal import access, clock
 from portal.db import db
 from portal.i18n import lazy_gettext as _l
+from portal.mail import outbox
 from portal.rendering import render_template
 from portal.retention import purge
 from portal.retention.models import RetentionRun, RunStatus
 
 UPCOMING_SHOWN = 200
 RUNS_SHOWN = 50
+FAILED_MAILS_SHOWN = 50
 
 COUNT_LABELS = {
     "companies": _l("Companies"),
@@ -53,4 +56,7 @@ def index():
         runs=runs,
         count_labels=[(name, COUNT_LABELS[name]) for name in purge.COUNT_NAMES],
         status_labels=STATUS_LABELS,
+        waiting_mails=outbox.waiting_count(),
+        failed_mails=outbox.failed_mails(FAILED_MAILS_SHOWN),
+        failed_mail_count=outbox.failed_count(),
     )

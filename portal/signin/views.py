@@ -167,7 +167,7 @@ def forgot_password():
                 "portal/accounts/mail/password_reset",
                 language=account.language,
                 account=account,
-                link=external_url("portal.signin.reset_password", token=token),
+                link=mail.Secret(external_url("portal.signin.reset_password", token=token)),
                 minutes=tokens.lifetime_minutes(TokenPurpose.PASSWORD_RESET),
             )
         audit.record(
