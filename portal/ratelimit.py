@@ -15,7 +15,9 @@ account's failures (`forget_login_failures`).
 
 import hashlib
 import hmac
+import logging
 import math
+import threading
 import time
 from dataclasses import dataclass
 
@@ -23,6 +25,8 @@ from flask import current_app, has_app_context, request
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_login import current_user
 from limits import parse_many
+from limits.errors import StorageError
+from limits.storage import MemoryStorage, Storage
 
 from portal.emails import normalize_email
 from portal.refusals import Refusal
@@ -40,6 +44,10 @@ PASSWORD_CHECKS_PER_ACCOUNT = "10/minute;100/hour"  # noqa: S105 (a limit)
 
 LOGIN_ENDPOINT = "portal.signin.login"
 _STATE = "portal_ratelimit"
+# A storage that does not answer within this is treated as down (never a request that hangs).
+STORAGE_TIMEOUT_SECONDS = 0.5
+
+log = logging.getLogger(__name__)
 
 
 def client_address() -> str:
@@ -69,6 +77,94 @@ def signed_in_account() -> str:
 def form_refused(response) -> bool:
     """A POST answered by the form again (200), not a redirect: wrong password or bad input."""
     return response.status_code == 200
+
+
+class FallbackStorage(Storage):
+    """The configured storage (Redis), and this process's memory while it does not answer.
+
+    A sign-in never fails because Redis is down: the same limits count in each process until
+    Redis answers again (tried again every `RETRY_SECONDS`), with one warning when it goes and
+    one line when it is back.
+    """
+
+    STORAGE_SCHEME = None
+    RETRY_SECONDS = 5.0
+
+    def __init__(self, primary: Storage):
+        super().__init__()
+        self.primary = primary
+        self.memory = MemoryStorage()
+        self.down_since: float | None = None
+        self._retry_at = 0.0
+        self._state = threading.Lock()
+
+    @property
+    def base_exceptions(self):
+        return ()  # nothing escapes: a failing primary is replaced by the memory
+
+    @property
+    def is_down(self) -> bool:
+        return self.down_since is not None
+
+    def _use(self, operation: str, *args):
+        if self.down_since is not None and time.monotonic() >= self._retry_at:
+            self._try_again()
+        if self.down_since is None:
+            try:
+                return getattr(self.primary, operation)(*args)
+            except (StorageError, *_as_tuple(self.primary.base_exceptions)) as error:
+                self._went_down(error)
+        return getattr(self.memory, operation)(*args)
+
+    def _went_down(self, error: Exception) -> None:
+        with self._state:
+            if self.down_since is None:
+                self.down_since = time.monotonic()
+                log.warning(
+                    "rate limit storage unreachable (%s): counting in this process until it is"
+                    " back",
+                    type(error).__name__,
+                )
+            self._retry_at = time.monotonic() + self.RETRY_SECONDS
+
+    def _try_again(self) -> None:
+        with self._state:
+            self._retry_at = time.monotonic() + self.RETRY_SECONDS
+        try:
+            back = self.primary.check()
+        except Exception:
+            back = False
+        if back:
+            with self._state:
+                self.down_since = None
+            log.warning("rate limit storage is back: counting there again")
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        return self._use("incr", key, expiry, amount)
+
+    def get(self, key: str) -> int:
+        return self._use("get", key)
+
+    def get_expiry(self, key: str) -> float:
+        return self._use("get_expiry", key)
+
+    def clear(self, key: str) -> None:
+        return self._use("clear", key)
+
+    def reset(self) -> int | None:
+        self.memory.reset()
+        return self._use("reset")
+
+    def check(self) -> bool:
+        """Whether the configured storage answers now (/readyz asks)."""
+        try:
+            return bool(self.primary.check())
+        except Exception:
+            return False
+
+
+def _as_tuple(exceptions) -> tuple:
+    return exceptions if isinstance(exceptions, tuple) else (exceptions,)
 
 
 @dataclass
@@ -120,10 +216,12 @@ class PortalLimiter(Limiter):
             super().init_app(app)
         finally:
             self.__dict__["_initialising"] = False
+        storage = FallbackStorage(self.__dict__.get("_pending_storage"))
+        strategy = type(self.__dict__.get("_pending_strategy"))(storage)
         app.extensions[_STATE] = _AppBackend(
             enabled=bool(self.__dict__.get("_pending_enabled")),
-            storage=self.__dict__.get("_pending_storage"),
-            strategy=self.__dict__.get("_pending_strategy"),
+            storage=storage,
+            strategy=strategy,
         )
 
     def _check_request_limit(self, callable_name=None, in_middleware=True) -> None:
@@ -147,7 +245,23 @@ limiter = PortalLimiter(key_func=client_address)
 
 def init_app(app) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    if app.config["RATELIMIT_STORAGE_URI"].startswith(("redis://", "rediss://")):
+        app.config.setdefault(
+            "RATELIMIT_STORAGE_OPTIONS",
+            {
+                "socket_connect_timeout": STORAGE_TIMEOUT_SECONDS,
+                "socket_timeout": STORAGE_TIMEOUT_SECONDS,
+            },
+        )
     limiter.init_app(app)
+
+
+def storage_state() -> str:
+    """For /readyz: "ok", "memory" (no shared storage configured), or "down" (Redis)."""
+    backend = current_app.extensions[_STATE]
+    if isinstance(backend.storage.primary, MemoryStorage):
+        return "memory"
+    return "ok" if backend.storage.check() else "down"
 
 
 def forget_login_failures(address: str) -> None:

@@ -6,6 +6,7 @@ PORTAL_TEST_REDIS_URL: when that variable is set, a missing Redis fails instead 
 """
 
 import os
+import time
 
 import pytest
 import redis
@@ -248,7 +249,7 @@ def test_redis_storage_answers_429_and_keeps_no_addresses(
     account = make_account("member")
     db.session.commit()
     with redis_app.app_context():
-        assert type(ratelimit.limiter.storage).__name__ == "RedisStorage"
+        assert type(ratelimit.limiter.storage.primary).__name__ == "RedisStorage"
     client = redis_app.test_client()
     _lock_out(client, account.email)
 
@@ -275,3 +276,87 @@ def test_redis_storage_forgets_the_failures_after_a_reset(
     (mail,) = mailbox.to(account.email)
     assert set_new_password(client, mail.path(), NEW_PASSWORD).status_code == 302
     assert _login_post(client, account.email, NEW_PASSWORD).status_code == 302
+
+
+# --- a Redis that goes away -------------------------------------------------------------------
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    """A Redis server of this test's own, which the test may stop and start again."""
+    import shutil
+    import subprocess
+
+    from tests.conftest import _free_port
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed")
+    port = _free_port()
+
+    class Server:
+        url = f"redis://127.0.0.1:{port}/0"
+        process = None
+
+        def start(self):
+            self.process = subprocess.Popen(
+                [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                 "--appendonly", "no", "--dir", str(tmp_path)],
+                stdout=subprocess.DEVNULL,
+            )  # fmt: skip
+            client = redis.Redis.from_url(self.url, socket_connect_timeout=0.2)
+            for _ in range(100):
+                try:
+                    client.ping()
+                    return
+                except redis.exceptions.ConnectionError:
+                    time.sleep(0.05)
+            raise RuntimeError("redis-server did not start")
+
+        def stop(self):
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+    server = Server()
+    server.start()
+    yield server
+    if server.process.poll() is None:
+        server.stop()
+
+
+def test_sign_in_keeps_working_with_per_process_limits_while_redis_is_down(
+    own_redis, app_config, app, make_account, caplog
+):
+    account = make_account("member")
+    db.session.commit()
+    portal = create_app(dict(app_config, RATELIMIT_STORAGE_URI=own_redis.url))
+    portal.test_client_class = app.test_client_class
+    client = portal.test_client()
+    assert _login_post(client, account.email, PASSWORD, **_address(1)).status_code == 302
+
+    own_redis.stop()
+    with portal.app_context():
+        assert ratelimit.storage_state() == "down"
+    caplog.set_level("WARNING", logger="portal.ratelimit")
+    other = portal.test_client()
+    assert _login_post(other, account.email, PASSWORD, **_address(2)).status_code == 302
+    # The same limits hold, counted in this process: one address's 31st post a minute is refused.
+    statuses = [
+        _login_post(portal.test_client(), f"x{n}@example.com", "wrong", **_address(3)).status_code
+        for n in range(31)
+    ]
+    assert statuses.count(429) == 1 and 500 not in statuses
+    warnings = [r for r in caplog.records if "unreachable" in r.getMessage()]
+    assert len(warnings) == 1  # said once, not once a request
+
+    own_redis.start()
+    with portal.app_context():
+        ratelimit.limiter.storage._retry_at = 0.0  # as if RETRY_SECONDS had passed
+    assert (
+        _login_post(portal.test_client(), account.email, PASSWORD, **_address(4)).status_code == 302
+    )
+    with portal.app_context():
+        assert ratelimit.storage_state() == "ok"
+        assert not ratelimit.limiter.storage.is_down  # counting in Redis again
+    keys = redis.Redis.from_url(own_redis.url).keys("*")
+    assert keys, "the counters went back to Redis"
