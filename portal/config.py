@@ -167,6 +167,9 @@ def apply_settings(config: dict[str, Any], instance_path: str, *, own_app: bool)
     if production:
         _check_production_mail(config)
 
+    # A connection the database dropped (a restart, a failover) is noticed before a request
+    # uses it, instead of failing that request.
+    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {}).setdefault("pool_pre_ping", True)
     if not config.get("SQLALCHEMY_DATABASE_URI"):
         config["SQLALCHEMY_DATABASE_URI"] = config["PORTAL_DATABASE_URL"] or (
             f"sqlite:///{Path(instance_path, 'portal.sqlite3')}"

@@ -1,8 +1,11 @@
 """HTTP concerns every page shares: safe redirects, cache rules, security headers, error pages."""
 
+import logging
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, jsonify, make_response, request, session
+import sqlalchemy as sa
+from flask import abort, current_app, g, jsonify, make_response, request, session
+from flask_login import AnonymousUserMixin
 from werkzeug.exceptions import HTTPException
 
 from portal.i18n import lazy_gettext as _l
@@ -77,6 +80,13 @@ ERROR_TEXTS = {
         _l("Too many attempts"),
         _l("You have tried too many times. Wait a while and try again."),
     ),
+    503: (
+        _l("The portal is unavailable for a moment"),
+        _l(
+            "We cannot reach our database right now. Wait a minute and try again;"
+            " anything you just sent was not saved."
+        ),
+    ),
     500: (
         _l("Something went wrong"),
         _l("An unexpected error occurred. It has been logged; please try again later."),
@@ -96,7 +106,7 @@ def render_error(error: HTTPException):
         )
     if code == 405 and getattr(error, "valid_methods", None):
         response.headers["Allow"] = ", ".join(error.valid_methods)
-    if code == 429 and getattr(error, "retry_after", None):
+    if code in (429, 503) and getattr(error, "retry_after", None):
         response.headers["Retry-After"] = str(error.retry_after)
     return response
 
@@ -105,10 +115,29 @@ class _InternalError(HTTPException):
     code = 500
 
 
+class _Unavailable(HTTPException):
+    code = 503
+    retry_after = 30
+
+
+log = logging.getLogger(__name__)
+
+
 def render_internal_error(_error):
     return render_error(_InternalError())
+
+
+def render_database_unavailable(error: sa.exc.SQLAlchemyError):
+    """The database does not answer: a styled 503 that needs no database to be drawn."""
+    log.error("database unavailable: %s", type(getattr(error, "orig", error)).__name__)
+    # The page must not ask the database who is signed in (the session stays as it was).
+    g._login_user = AnonymousUserMixin()
+    return render_error(_Unavailable())
 
 
 def register_error_pages(target) -> None:
     for code in ERROR_TEXTS:
         target.register_error_handler(code, render_internal_error if code == 500 else render_error)
+    # A refused or dropped connection, or one the pool had to give up.
+    target.register_error_handler(sa.exc.OperationalError, render_database_unavailable)
+    target.register_error_handler(sa.exc.InterfaceError, render_database_unavailable)
