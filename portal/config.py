@@ -64,7 +64,18 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_int,
         "how long the scheduler's (and a purge's) database lease lasts unrenewed",
     ),
-    Setting("PORTAL_RELEASE_STORE", None, str, "folder of release files"),
+    Setting(
+        "PORTAL_RELEASE_STORE",
+        None,
+        str,
+        "a folder of release files, or `s3://bucket/prefix` (shared by every web host)",
+    ),
+    Setting(
+        "PORTAL_S3_ENDPOINT_URL",
+        None,
+        str,
+        "an S3-compatible server other than AWS (MinIO, Ceph), e.g. `https://s3.example.com`",
+    ),
     Setting("PORTAL_MAX_UPLOAD_MB", 2048, _positive_int, "largest release file staff can upload"),
     Setting(
         "PORTAL_DOWNLOAD_ACCEL_REDIRECT",

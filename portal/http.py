@@ -31,14 +31,14 @@ def safe_next_url(target: str | None) -> str | None:
     return target
 
 
-def no_store(body, status: int = 200):
+def no_store(body, status: int | None = None):
     """A page with a secret or a half-finished sign-in: never kept by a browser or a proxy."""
-    response = make_response(body, status)
+    response = make_response(body) if status is None else make_response(body, status)
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-def private(body, status: int = 200):
+def private(body, status: int | None = None):
     """A page reached through a secret link: never cached, and the link never sent as referrer."""
     response = no_store(body, status)
     response.headers["Referrer-Policy"] = "no-referrer"

@@ -111,7 +111,13 @@ def test_the_last_scheduled_purge_is_the_latest_0300_in_stockholm(now, expected)
 def test_the_jobs_run_at_their_times_in_stockholm_coalesced_with_a_misfire_grace(app):
     instance = PortalScheduler(app, BackgroundScheduler)
     jobs = {job.id: job for job in instance.scheduler.get_jobs()}
-    assert set(jobs) == {"lease", "retention_purge", "license_notices", "mail_delivery"}
+    assert set(jobs) == {
+        "lease",
+        "retention_purge",
+        "license_notices",
+        "mail_delivery",
+        "release_store_sweep",
+    }
     after = NOW  # 10:00 in Stockholm
     next_purge = jobs["retention_purge"].trigger.get_next_fire_time(None, after)
     assert next_purge == datetime(2026, 11, 3, 3, 0, tzinfo=STOCKHOLM)

@@ -274,14 +274,14 @@ def test_upload_keeps_only_the_base_name_of_the_file(admin_client):
 def test_the_same_product_and_version_is_refused_with_a_form_error(admin_client, make_release, app):
     make_release("safelink", "6.2")
     db.session.commit()
-    stored_before = sorted(path.name for path in store.store_root().iterdir())
+    stored_before = sorted(path.name for path in store.current().root.iterdir())
     response = _upload(admin_client, b"another installer")
     assert response.status_code == 200
     assert "This product already has a release with this version." in response.get_data(
         as_text=True
     )
     assert db.session.scalar(sa.select(sa.func.count()).where(Release.version == "6.2")) == 1
-    assert sorted(path.name for path in store.store_root().iterdir()) == stored_before
+    assert sorted(path.name for path in store.current().root.iterdir()) == stored_before
 
 
 def test_upload_without_a_file_is_refused_with_a_form_error(admin_client):
@@ -314,7 +314,7 @@ def test_a_file_over_the_upload_limit_is_refused_with_a_form_error(admin_client,
     assert response.status_code == 200
     assert "The file is larger than" in response.get_data(as_text=True)
     assert _release("6.2") is None
-    assert not any(path.name.endswith(".partial") for path in store.store_root().iterdir())
+    assert not any(path.name.endswith(".partial") for path in store.current().root.iterdir())
 
 
 def test_upload_limit_setting_sets_max_content_length(tmp_path, monkeypatch):

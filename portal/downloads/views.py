@@ -9,11 +9,13 @@ import unicodedata
 from itertools import groupby
 from urllib.parse import quote
 
-from flask import Response, abort, current_app, request, send_file
+from flask import Response, abort, current_app, redirect, request, send_file
 from flask_login import current_user
+from werkzeug.http import dump_options_header
 
 from portal import access, clock
 from portal.downloads import service
+from portal.http import no_store
 from portal.i18n import human_size
 from portal.impersonation import service as impersonation
 from portal.licenses import entitlement, store
@@ -38,7 +40,14 @@ def file(file_id: int):
     release_file = entitlement.offered_file(current_user.company_id, file_id)
     if release_file is None:
         abort(404)
+    release_store = store.current()
     accel_prefix = current_app.config.get("PORTAL_DOWNLOAD_ACCEL_REDIRECT")
+    if isinstance(release_store, store.S3Store):
+        # Recorded here, then the store sends the bytes (Range and resume are its job).
+        if _first_byte_asked(release_file.size):
+            _record(release_file)
+        url = release_store.download_url(release_file.storage_key, _disposition(release_file))
+        return no_store(redirect(url))
     if accel_prefix:
         response = _accel_redirect(release_file, accel_prefix)
     else:
@@ -54,12 +63,26 @@ def file(file_id: int):
             etag=release_file.sha256,
         )
     if _starts_a_download(response):
-        service.record_download(
-            current_user._get_current_object(),
-            release_file,
-            impersonator=impersonation.impersonator(),
-        )
+        _record(release_file)
     return response
+
+
+def _record(release_file: ReleaseFile) -> None:
+    service.record_download(
+        current_user._get_current_object(), release_file, impersonator=impersonation.impersonator()
+    )
+
+
+def _first_byte_asked(size: int) -> bool:
+    """No Range, or a range that includes the file's first byte (a suffix range may)."""
+    if request.range is None:
+        return True
+    return any(max(size + start, 0) == 0 if start < 0 else start == 0
+               for start, _stop in request.range.ranges)  # fmt: skip
+
+
+def _disposition(release_file: ReleaseFile) -> str:
+    return dump_options_header("attachment", _filename_options(release_file))
 
 
 def _accel_redirect(release_file: ReleaseFile, prefix: str) -> Response:

@@ -12,11 +12,11 @@ of `PORTAL_SCHEDULER_LEASE_SECONDS` (60 s by default), and a job whose turn come
 process does not hold it returns at once. A standby keeps trying, and takes over within the
 lease time when the active process dies.
 
-Jobs (times are Europe/Stockholm): the retention purge daily at 03:00, the license notices
-daily at 06:00, the delivery of waiting mails every few seconds. Each runs in its own app
-context, as one step (`portal.transaction.step`) or, for the purge, the notices and the mails,
-as steps of their own.
-Runs missed while the process was busy are coalesced into one (`coalesce`,
+Jobs (times are Europe/Stockholm): the retention purge daily at 03:00, the sweep of release
+files no release refers to daily at 04:00, the license notices daily at 06:00, the delivery of
+waiting mails every few seconds. Each runs in its own app context, as one step
+(`portal.transaction.step`) or, for the purge, the notices and the mails, as steps of their
+own. Runs missed while the process was busy are coalesced into one (`coalesce`,
 `misfire_grace_time`); runs missed while no scheduler was active are made up
 once when a process becomes the active one: the purge when no finished (non-dry) run has
 started since the last 03:00, and the notices, which never send a notice twice.
@@ -40,6 +40,7 @@ from flask import Flask
 
 from portal import clock, transaction
 from portal.db import db
+from portal.licenses import store
 from portal.licenses.notices import run_notices
 from portal.mail.outbox import deliver_due
 from portal.refusals import Refusal
@@ -51,6 +52,7 @@ log = logging.getLogger(__name__)
 LOCAL_TIME = clock.LOCAL_TIMEZONE
 PURGE_AT = time(3, 0)
 NOTICES_AT = time(6, 0)
+SWEEP_AT = time(4, 0)
 # A run whose time passed while the process was busy or asleep still runs within this window.
 MISFIRE_GRACE_SECONDS = 6 * 3600
 # Waiting mails go out within this many seconds (no request sends a mail itself).
@@ -86,6 +88,7 @@ JOBS: tuple[Job, ...] = (
     Job("retention_purge", scheduled_purge, _daily(PURGE_AT)),
     Job("license_notices", run_notices, _daily(NOTICES_AT)),
     Job("mail_delivery", deliver_due, lambda: IntervalTrigger(seconds=MAIL_EVERY_SECONDS)),
+    Job("release_store_sweep", store.sweep, _daily(SWEEP_AT)),
 )
 
 
