@@ -23,6 +23,7 @@ from portal.impersonation.blueprint import bp as impersonation_bp
 from portal.licenses.blueprint import bp as licenses_bp
 from portal.licenses.cli import license_cli, release_cli
 from portal.machines import signing
+from portal.machines.blueprint import bp as machines_bp
 from portal.machines.cli import signing_key_cli
 from portal.mail.cli import mail_cli
 from portal.members.blueprint import bp as members_bp
@@ -49,6 +50,7 @@ FEATURE_BLUEPRINTS = (
     signin_bp,
     licenses_bp,
     downloads_bp,
+    machines_bp,
     api_bp,
     contacts_bp,
     privacy_bp,

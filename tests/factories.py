@@ -191,6 +191,11 @@ def company_objects(company, admin) -> dict:
     objects["release_file"] = objects["release"].files[0]
     objects["contact"] = make_contact(company, contract_party=True)
     objects["deletable_contact"] = make_contact(company)
+    objects["machine"] = make_machine(objects["license"], hostname="matrix-online")
+    objects["offline_machine"] = make_machine(
+        objects["license"], hostname="matrix-offline", kind="offline"
+    )
+    objects["api_token"] = make_api_token(company, admin)[0]
     # Live links: a form posted without its fields answers the form again, and changes nothing.
     objects["invitation"] = tokens.issue(objects["invitee"], TokenPurpose.INVITATION)
     objects["reset"] = tokens.issue(objects["erasable"], TokenPurpose.PASSWORD_RESET)
