@@ -236,8 +236,10 @@ class PortalLimiter(Limiter):
             super().init_app(app)
         finally:
             self.__dict__["_initialising"] = False
-        storage = FallbackStorage(self.__dict__.get("_pending_storage"))
-        strategy = type(self.__dict__.get("_pending_strategy"))(storage)
+        storage = strategy = None  # RATELIMIT_ENABLED off: Flask-Limiter made neither
+        if self.__dict__.get("_pending_storage") is not None:
+            storage = FallbackStorage(self.__dict__["_pending_storage"])
+            strategy = type(self.__dict__["_pending_strategy"])(storage)
         app.extensions[_STATE] = _AppBackend(
             enabled=bool(self.__dict__.get("_pending_enabled")),
             storage=storage,
