@@ -53,12 +53,17 @@ class MachineReport:
 # --- activation ------------------------------------------------------------------------------
 
 
+def _locked(statement: sa.Select) -> sa.Select:
+    """The license's row locked until the request commits (read afresh).
+
+    Only the license's row: locking its product too would queue every product's activations.
+    """
+    return statement.with_for_update(of=License).execution_options(populate_existing=True)
+
+
 def license_by_key(key: str, *, lock: bool = False) -> License | None:
     statement = sa.select(License).where(License.key == key)
-    if lock:
-        # Only the license's row: locking its product would queue every product's activations.
-        statement = statement.with_for_update(of=License).execution_options(populate_existing=True)
-    return db.session.scalar(statement)
+    return db.session.scalar(_locked(statement) if lock else statement)
 
 
 def activate_by_key(key: str, report: MachineReport) -> tuple[Machine, bool]:
@@ -132,12 +137,7 @@ def activate(
 
 def lock_license(license: License) -> License:
     """The license again, its row locked until the request commits (see `activate`)."""
-    return db.session.scalar(
-        sa.select(License)
-        .where(License.id == license.id)
-        .with_for_update(of=License)
-        .execution_options(populate_existing=True)
-    )
+    return db.session.scalar(_locked(sa.select(License).where(License.id == license.id)))
 
 
 def _described(report: MachineReport, kind: MachineKind) -> dict:
