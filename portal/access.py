@@ -19,6 +19,9 @@ class Rule:
     check: Callable[[object], bool]
     requires_login: bool = True
     hide_refusal: bool = False  # answer 404 instead of 403
+    # The JSON API: no session cookie is read, no CSRF token asked and no read-only view as a
+    # customer applies; the API checks its own credentials (a license key, a bearer token).
+    sessionless: bool = False
 
     def allows(self, account) -> bool:
         if not self.requires_login:
@@ -38,6 +41,8 @@ PUBLIC = Rule("public", lambda account: True, requires_login=False)
 SIGNED_IN = Rule("signed in", lambda account: True)
 CUSTOMER = Rule("customer", customer)
 COMPANY_ADMIN = Rule("company admin", lambda a: customer(a) and a.is_company_admin)
+
+API = Rule("api credentials", lambda account: True, requires_login=False, sessionless=True)
 
 STAFF = Rule("staff", lambda account: account.is_staff, hide_refusal=True)
 STAFF_ADMIN = Rule(
@@ -99,6 +104,11 @@ def rule_for(endpoint: str | None) -> Rule | None:
     return getattr(view, "access_rule", None)
 
 
+def is_sessionless(endpoint: str | None) -> bool:
+    rule = rule_for(endpoint)
+    return rule is not None and rule.sessionless
+
+
 def may_use(endpoint: str, account) -> bool:
     """Whether a link to the endpoint makes sense for the account (it exists and admits them)."""
     if endpoint not in current_app.view_functions:
@@ -115,6 +125,8 @@ def enforce():
     if rule is None:
         _refuse("no access rule declared")
         abort(403)
+    if rule.sessionless:
+        return None
     if rule.allows(current_user):
         return _refuse_while_read_only()
     if not current_user.is_authenticated:

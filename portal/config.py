@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from portal.register import ACCOUNT_RETENTION_MONTHS_DEFAULT
 
 
@@ -89,9 +92,26 @@ SETTINGS: tuple[Setting, ...] = (
         "PORTAL_IMPERSONATION_MINUTES", 30, _positive_int, "how long support may view as a customer"
     ),
     Setting("PORTAL_BASE_URL", None, str, "public address used in mailed links"),
+    Setting(
+        "PORTAL_SIGNING_KEY_FILE",
+        None,
+        str,
+        "PEM file of the Ed25519 key that signs API answers and license files; required in"
+        " production",
+    ),
+    Setting(
+        "PORTAL_SIGNING_KEY_GRACE_DAYS",
+        90,
+        _positive_int,
+        "days a former signing key stays published after a newer one is first used",
+    ),
+    Setting("PORTAL_MACHINE_STALE_DAYS", 30, _positive_int, "days without validation before stale"),
+    Setting("PORTAL_FREE_STALE_MACHINES", False, _flag, "free the seats of stale machines daily"),
+    Setting("PORTAL_OFFLINE_LICENSE_DAYS", 365, _positive_int, "lifetime of a license file"),
 )
 
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 (a file name)
+SIGNING_KEY_FILE = "signing_key.pem"
 MEGABYTE = 1024 * 1024
 UPLOAD_FORM_ALLOWANCE = MEGABYTE  # room for the upload form's other fields
 
@@ -120,27 +140,46 @@ def instance_path_from_environment(environ: Mapping[str, str] | None = None) -> 
     return str(Path(path).resolve()) if path else None
 
 
-def development_secret_key(instance_path: str) -> str:
-    """A random key made once per instance folder, so sessions survive restarts.
+def _write_once(path: Path, content: bytes) -> None:
+    """Write a file once, mode 0600, even when processes starting together race for it.
 
-    The key is written to a private temporary file (mode 0600) and then linked into place, so
-    that processes starting at the same moment all end up with the one key that won.
+    The content goes to a private temporary file (mode 0600) that is then linked into place, so
+    that processes starting at the same moment all end up with the one file that won.
     """
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+    finally:
+        os.unlink(temporary)
+
+
+def development_secret_key(instance_path: str) -> str:
+    """A random key made once per instance folder, so sessions survive restarts."""
     key_file = Path(instance_path, SECRET_KEY_FILE)
-    if not key_file.exists():
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=key_file.parent, prefix=f".{SECRET_KEY_FILE}.")
-        try:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_urlsafe(48))
-            with contextlib.suppress(FileExistsError):
-                os.link(temporary, key_file)
-        finally:
-            os.unlink(temporary)
+    _write_once(key_file, secrets.token_urlsafe(48).encode())
     key = key_file.read_text().strip()
     if not key:
         raise ConfigurationError(f"{key_file} is empty; delete it and a new key is made")
     return key
+
+
+def development_signing_key_file(instance_path: str) -> str:
+    """An Ed25519 key made once per instance folder, so signatures verify across restarts."""
+    key_file = Path(instance_path, SIGNING_KEY_FILE)
+    if not key_file.exists():
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        _write_once(key_file, pem)
+    return str(key_file)
 
 
 def _check_production_mail(config: dict[str, Any]) -> None:
@@ -177,6 +216,13 @@ def apply_settings(config: dict[str, Any], instance_path: str, *, own_app: bool)
 
     if production:
         _check_production_mail(config)
+
+    if not config.get("PORTAL_SIGNING_KEY_FILE"):
+        if production:
+            raise ConfigurationError(
+                "PORTAL_SIGNING_KEY_FILE must be set when PORTAL_ENV=production"
+            )
+        config["PORTAL_SIGNING_KEY_FILE"] = development_signing_key_file(instance_path)
 
     # A connection the database dropped (a restart, a failover) is noticed before a request
     # uses it, instead of failing that request.

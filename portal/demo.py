@@ -18,6 +18,8 @@ from portal.db import db
 from portal.downloads.models import DownloadRecord
 from portal.licenses import service as licenses
 from portal.licenses.models import Release
+from portal.machines import service as machines
+from portal.machines.models import MachineKind
 
 DEMO_PASSWORD = "demo-kundportal-2026"  # noqa: S105 (printed by make run, demo only)
 ACTOR = "demo"
@@ -125,7 +127,7 @@ def load_demo_data() -> None:
         (fjall, "secure-envelope", 2, today - timedelta(days=10), None),
         (ended, "safelink", 1, None, date(2024, 1, 31)),
     ):
-        licenses.add_license(
+        license = licenses.add_license(
             company,
             product(code),
             seats=seats,
@@ -134,7 +136,29 @@ def load_demo_data() -> None:
             maintenance_until=maintenance,
             actor_label=ACTOR,
         )
+        if company is nordisk and code == "safelink":
+            _machines(license)
     _record_old_download(nordisk)
+    # SafeLink 6 from the new year, as the news says: Nordisk's 5.4 machine is on its start page.
+    machines.set_minimum_version(
+        product("safelink"), "6.0", date(today.year + 1, 1, 1), actor_label=ACTOR
+    )
+
+
+def _machines(license) -> None:
+    """Nordisk's SafeLink machines: three that validate, one without internet."""
+    for fingerprint, hostname, version, kind in (
+        ("a41f09c2d7e84b6f9c3e1d5a7b2c8e60", "ekonomi-srv01", "6.1", MachineKind.ONLINE),
+        ("5c7d2e9f1a3b4c6d8e0f2a4b6c8d0e1f", "lon-pc07", "6.0", MachineKind.ONLINE),
+        ("9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b", "gamla-bokforing", "5.4", MachineKind.ONLINE),
+        ("0f1e2d3c4b5a69788796a5b4c3d2e1f0", "valv-betalfiler", "6.1", MachineKind.OFFLINE),
+    ):
+        machines.activate(
+            license,
+            machines.MachineReport(fingerprint, hostname, version),
+            kind,
+            actor_label=ACTOR,
+        )
 
 
 def _contacts(*companies_) -> None:

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, request
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 
@@ -11,6 +11,8 @@ from portal import access, http, news, ratelimit, rendering, transaction
 from portal.accounts.blueprint import bp as accounts_bp
 from portal.accounts.cli import user_cli
 from portal.activity.blueprint import bp as activity_bp
+from portal.api import guard as api_guard
+from portal.api.blueprint import bp as api_bp
 from portal.companies.cli import company_cli
 from portal.config import apply_settings, instance_path_from_environment
 from portal.contacts.blueprint import bp as contacts_bp
@@ -20,6 +22,9 @@ from portal.downloads.blueprint import bp as downloads_bp
 from portal.impersonation.blueprint import bp as impersonation_bp
 from portal.licenses.blueprint import bp as licenses_bp
 from portal.licenses.cli import license_cli, release_cli
+from portal.machines import signing
+from portal.machines.blueprint import bp as machines_bp
+from portal.machines.cli import signing_key_cli
 from portal.mail.cli import mail_cli
 from portal.members.blueprint import bp as members_bp
 from portal.privacy.blueprint import bp as privacy_bp
@@ -45,6 +50,8 @@ FEATURE_BLUEPRINTS = (
     signin_bp,
     licenses_bp,
     downloads_bp,
+    machines_bp,
+    api_bp,
     contacts_bp,
     privacy_bp,
     news.bp,
@@ -62,6 +69,7 @@ COMMANDS = (
     demo_command,
     retention_cli,
     scheduler_command,
+    signing_key_cli,
 )
 
 
@@ -97,6 +105,8 @@ class Portal:
         rendering.init_app(app)
         signin.init_app(app)
         ratelimit.init_app(app)
+        signing.init_app(app)
+        api_guard.install(app, self.url_prefix)
 
         # Standalone, the whole app is the portal: its error pages, headers and template context
         # also cover URLs no route matches. Mounted, they stay on the portal's blueprint (set up
@@ -152,4 +162,6 @@ def build_blueprint(*, app_wide: bool = False) -> Blueprint:
 
 
 def _protect_csrf():
-    csrf.protect()
+    # The JSON API takes no cookies, so it needs no CSRF token (see access.API).
+    if not access.is_sessionless(request.endpoint):
+        csrf.protect()

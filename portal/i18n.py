@@ -72,6 +72,11 @@ def select_language() -> str:
     return request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANGUAGE)
 
 
+def choose_language(language: str) -> None:
+    """This request speaks `language` (the JSON API: what the client asks for, else English)."""
+    setattr(g, _LANGUAGE, language if language in LANGUAGE_NAMES else DEFAULT_LANGUAGE)
+
+
 @contextmanager
 def force_language(language: str) -> Iterator[None]:
     """Speak `language` inside the block (a mail in its recipient's language, a command)."""

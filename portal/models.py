@@ -21,6 +21,7 @@ from portal.licenses.models import (
     Release,
     ReleaseFile,
 )
+from portal.machines.models import ApiToken, Machine, MinimumVersion, SigningKey
 from portal.mail.models import OutboxMail
 from portal.news import News
 from portal.retention.models import RetentionRun, SchedulerLease
@@ -28,6 +29,7 @@ from portal.retention.models import RetentionRun, SchedulerLease
 __all__ = [
     "Account",
     "AccountToken",
+    "ApiToken",
     "AuditEvent",
     "Company",
     "ConsentRecord",
@@ -38,6 +40,8 @@ __all__ = [
     "License",
     "LicenseManagerDesignation",
     "LoginSession",
+    "Machine",
+    "MinimumVersion",
     "News",
     "NoticeSent",
     "OutboxMail",
@@ -48,5 +52,6 @@ __all__ = [
     "ReleaseFile",
     "RetentionRun",
     "SchedulerLease",
+    "SigningKey",
     "TwoFactorSecret",
 ]

@@ -1,4 +1,4 @@
-"""Rate limits on sign-in, password reset, invitation acceptance and password checks.
+"""Rate limits on sign-in, password reset, invitation acceptance, password checks and the API.
 
 Flask-Limiter counts in the storage named by `RATELIMIT_STORAGE_URI` (`memory://` by default,
 `redis://...` through `PORTAL_RATELIMIT_STORAGE_URL`). Only the views decorated below are
@@ -42,6 +42,13 @@ TOKEN_FORMS_PER_ADDRESS = "20/minute;200/hour"  # noqa: S105 (a limit, not a pas
 # Failed checks of the current password by a signed-in person (password and email change).
 PASSWORD_CHECKS_PER_ACCOUNT = "10/minute;100/hour"  # noqa: S105 (a limit)
 
+# The JSON API's machine endpoints (SafeLink clients): per client address, and per license key
+# from any address (keyed by an HMAC of the key, like addresses). Automation endpoints (API
+# tokens): per client address.
+MACHINE_REQUESTS_PER_ADDRESS = "300/minute"
+MACHINE_REQUESTS_PER_LICENSE_KEY = "600/minute"
+API_REQUESTS_PER_ADDRESS = "300/minute"
+
 LOGIN_ENDPOINT = "portal.signin.login"
 _STATE = "portal_ratelimit"
 # A storage that does not answer within this is treated as down (never a request that hangs).
@@ -61,9 +68,22 @@ def email_key_for(address: str) -> str:
         normalized = normalize_email(address)
     except Refusal:
         normalized = address.strip().lower()
+    return _keyed("email", normalized)
+
+
+def _keyed(kind: str, value: str) -> str:
+    """A storage key that holds no address or license key: an HMAC with the secret key."""
     secret = str(current_app.config["SECRET_KEY"]).encode()
-    digest = hmac.new(secret, normalized.encode(), hashlib.sha256).hexdigest()
-    return f"email:{digest[:40]}"
+    return f"{kind}:{hmac.new(secret, value.encode(), hashlib.sha256).hexdigest()[:40]}"
+
+
+def license_key_in_body() -> str:
+    """The storage key of the license key a JSON body names (bodies without one share one)."""
+    body = request.get_json(silent=True)
+    key = body.get("license_key") if isinstance(body, dict) else None
+    if not isinstance(key, str):
+        return "license:none"
+    return _keyed("license", key.strip().upper())
 
 
 def typed_email() -> str:
@@ -216,8 +236,10 @@ class PortalLimiter(Limiter):
             super().init_app(app)
         finally:
             self.__dict__["_initialising"] = False
-        storage = FallbackStorage(self.__dict__.get("_pending_storage"))
-        strategy = type(self.__dict__.get("_pending_strategy"))(storage)
+        storage = strategy = None  # RATELIMIT_ENABLED off: Flask-Limiter made neither
+        if self.__dict__.get("_pending_storage") is not None:
+            storage = FallbackStorage(self.__dict__["_pending_storage"])
+            strategy = type(self.__dict__["_pending_strategy"])(storage)
         app.extensions[_STATE] = _AppBackend(
             enabled=bool(self.__dict__.get("_pending_enabled")),
             storage=storage,
@@ -283,6 +305,13 @@ reset_requests_per_email = limiter.limit(
     RESET_REQUESTS_PER_EMAIL, key_func=typed_email, methods=["POST"]
 )
 token_form_per_address = limiter.limit(TOKEN_FORMS_PER_ADDRESS, methods=["POST"])
+machine_requests_per_address = limiter.shared_limit(
+    MACHINE_REQUESTS_PER_ADDRESS, scope="api-machines-address"
+)
+machine_requests_per_license_key = limiter.shared_limit(
+    MACHINE_REQUESTS_PER_LICENSE_KEY, scope="api-machines-license", key_func=license_key_in_body
+)
+api_requests_per_address = limiter.shared_limit(API_REQUESTS_PER_ADDRESS, scope="api-address")
 password_checks_per_account = limiter.shared_limit(
     PASSWORD_CHECKS_PER_ACCOUNT,
     scope="current-password",

@@ -72,6 +72,39 @@ def make_license(company: Company, product: str = "safelink", **kwargs):
     return license
 
 
+def make_machine(
+    license,
+    *,
+    fingerprint: str | None = None,
+    hostname: str = "machine",
+    version: str = "6.2",
+    kind: str = "online",
+):
+    """A machine with a seat of the license, through the activation rules."""
+    from portal.machines import service as machines
+    from portal.machines.models import MachineKind
+
+    report = machines.MachineReport(
+        fingerprint or f"fingerprint-{next(_sequence):08d}", hostname, version
+    )
+    machine, _created = machines.activate(
+        machines.lock_license(license), report, MachineKind(kind), actor_label="test"
+    )
+    return machine
+
+
+def make_api_token(company, admin, scopes=("licenses:read", "releases:download"), days=30):
+    """An API token of the company and its secret."""
+    from datetime import timedelta
+
+    from portal import clock
+    from portal.machines import api_tokens
+
+    return api_tokens.create(
+        company.id, "Test token", list(scopes), clock.today() + timedelta(days=days), actor=admin
+    )
+
+
 def make_release(product: str = "safelink", version: str | None = None, content: bytes = b"", **kw):
     version = version or f"9.{next(_sequence)}"
     content = content or f"installer of {product} {version}\n".encode() * 100
@@ -158,6 +191,11 @@ def company_objects(company, admin) -> dict:
     objects["release_file"] = objects["release"].files[0]
     objects["contact"] = make_contact(company, contract_party=True)
     objects["deletable_contact"] = make_contact(company)
+    objects["machine"] = make_machine(objects["license"], hostname="matrix-online")
+    objects["offline_machine"] = make_machine(
+        objects["license"], hostname="matrix-offline", kind="offline"
+    )
+    objects["api_token"] = make_api_token(company, admin)[0]
     # Live links: a form posted without its fields answers the form again, and changes nothing.
     objects["invitation"] = tokens.issue(objects["invitee"], TokenPurpose.INVITATION)
     objects["reset"] = tokens.issue(objects["erasable"], TokenPurpose.PASSWORD_RESET)

@@ -1,14 +1,18 @@
 """Configuration: PORTAL_* variables, the instance folder, production safety, no work at start."""
 
+import functools
 import os
 import stat
+import tempfile
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from portal import create_app
-from portal.config import SECRET_KEY_FILE, ConfigurationError
+from portal.config import SECRET_KEY_FILE, SIGNING_KEY_FILE, ConfigurationError
 from portal.db import db
+from portal.machines import signing
 
 UNREACHABLE_POSTGRESQL = "postgresql+psycopg://nobody@127.0.0.1:1/none"
 PRODUCTION_KEY = "a production secret key from the operator's vault"
@@ -32,12 +36,21 @@ def build(instance, **config):
     return create_app({"PORTAL_INSTANCE_PATH": str(instance), **config})
 
 
+@functools.cache
+def production_signing_key_file() -> str:
+    """An operator's Ed25519 key file, made once for the production tests."""
+    path = Path(tempfile.mkdtemp(prefix="portal-signing-")) / "signing.pem"
+    path.write_bytes(signing.new_private_key_pem())
+    return str(path)
+
+
 def production(environ, **overrides):
     settings = {
         "PORTAL_ENV": "production",
         "PORTAL_SECRET_KEY": PRODUCTION_KEY,
         "PORTAL_MAIL_URL": "smtp://mail.example.com:25",
         "PORTAL_BASE_URL": "https://kundportal.example.com",
+        "PORTAL_SIGNING_KEY_FILE": production_signing_key_file(),
         **overrides,
     }
     for name, value in settings.items():
@@ -126,7 +139,8 @@ def test_each_instance_folder_gets_its_own_random_secret_key(environ, tmp_path):
 def test_development_leaves_no_temporary_files_beside_the_secret_key(environ, instance):
     build(instance)
     build(instance)
-    assert sorted(path.name for path in instance.iterdir() if path.is_file()) == [SECRET_KEY_FILE]
+    files = sorted(path.name for path in instance.iterdir() if path.is_file())
+    assert files == sorted([SECRET_KEY_FILE, SIGNING_KEY_FILE])
 
 
 def test_empty_secret_key_file_is_refused_rather_than_used(environ, instance):

@@ -360,3 +360,15 @@ def test_sign_in_keeps_working_with_per_process_limits_while_redis_is_down(
         assert not ratelimit.limiter.storage.is_down  # counting in Redis again
     keys = redis.Redis.from_url(own_redis.url).keys("*")
     assert keys, "the counters went back to Redis"
+
+
+def test_an_app_can_switch_the_limits_off(app_config, tmp_path):
+    """RATELIMIT_ENABLED=False (the benchmarks' servers, where every client shares an address)."""
+    from portal import create_app
+
+    quiet = create_app(
+        {**app_config, "RATELIMIT_ENABLED": False, "PORTAL_INSTANCE_PATH": str(tmp_path)}
+    )
+    client = quiet.test_client()
+    statuses = {_login_post(client, "nobody@example.com", "wrong").status_code for _ in range(35)}
+    assert 429 not in statuses

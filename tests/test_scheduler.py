@@ -20,6 +20,7 @@ from portal import clock
 from portal.accounts.models import Account
 from portal.db import db
 from portal.licenses import notices
+from portal.machines.service import free_stale_machines
 from portal.mail import outbox
 from portal.retention import lease, scheduler
 from portal.retention.models import RetentionRun, RunStatus
@@ -114,6 +115,7 @@ def test_the_jobs_run_at_their_times_in_stockholm_coalesced_with_a_misfire_grace
     assert set(jobs) == {
         "lease",
         "retention_purge",
+        "stale_machines",
         "license_notices",
         "mail_delivery",
         "release_store_sweep",
@@ -121,11 +123,13 @@ def test_the_jobs_run_at_their_times_in_stockholm_coalesced_with_a_misfire_grace
     after = NOW  # 10:00 in Stockholm
     next_purge = jobs["retention_purge"].trigger.get_next_fire_time(None, after)
     assert next_purge == datetime(2026, 11, 3, 3, 0, tzinfo=STOCKHOLM)
+    next_stale = jobs["stale_machines"].trigger.get_next_fire_time(None, after)
+    assert next_stale == datetime(2026, 11, 3, 4, 30, tzinfo=STOCKHOLM)
     next_notices = jobs["license_notices"].trigger.get_next_fire_time(None, after)
     assert next_notices == datetime(2026, 11, 3, 6, 0, tzinfo=STOCKHOLM)
     assert isinstance(jobs["mail_delivery"].trigger, IntervalTrigger)
     assert jobs["mail_delivery"].trigger.interval == timedelta(seconds=scheduler.MAIL_EVERY_SECONDS)
-    for job_id in ("retention_purge", "license_notices", "mail_delivery"):
+    for job_id in ("retention_purge", "stale_machines", "license_notices", "mail_delivery"):
         assert jobs[job_id].coalesce is True
         assert jobs[job_id].misfire_grace_time == scheduler.MISFIRE_GRACE_SECONDS
         assert jobs[job_id].max_instances == 1
@@ -138,6 +142,7 @@ def test_every_job_runs_a_function_of_the_portal():
     assert jobs["license_notices"] is notices.run_notices
     assert jobs["mail_delivery"] is outbox.deliver_due
     assert jobs["retention_purge"] is scheduler.scheduled_purge
+    assert jobs["stale_machines"] is free_stale_machines
 
 
 # --- one active scheduler -----------------------------------------------------------------------

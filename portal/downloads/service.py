@@ -75,12 +75,24 @@ def warnings_for(company_id: int, *, today: date | None = None) -> list[EndOfLif
     return warnings
 
 
-def record_download(account: Account, release_file: ReleaseFile, *, impersonator=None) -> None:
-    """A download has started: its record for the company, and its audit event."""
+def record_download(
+    account: Account | None,
+    release_file: ReleaseFile,
+    *,
+    impersonator=None,
+    company_id: int | None = None,
+    actor_label: str | None = None,
+) -> None:
+    """A download has started: its record for the company, and its audit event.
+
+    From the web an account downloads for its company; through the JSON API an API token does
+    (no account: `company_id` and the token's `actor_label`).
+    """
+    company_id = account.company_id if account is not None else company_id
     db.session.add(
         DownloadRecord(
-            account_id=account.id,
-            company_id=account.company_id,
+            account_id=getattr(account, "id", None),
+            company_id=company_id,
             impersonator_account_id=getattr(impersonator, "id", None),
             release_file_id=release_file.id,
             downloaded_dt=clock.now(),
@@ -89,9 +101,11 @@ def record_download(account: Account, release_file: ReleaseFile, *, impersonator
     release = release_file.release
     audit.record(
         "release.downloaded",
+        actor=account,
+        actor_label=actor_label,
         subject=release_file,
         subject_label=release_file.filename,
-        company_id=account.company_id,
+        company_id=company_id,
         details={
             "product": release.product.code,
             "version": release.version,

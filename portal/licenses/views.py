@@ -1,6 +1,8 @@
 """The company's licenses: the list, one license with its releases, revealing a key, and the
 license manager (the company admin's choice, and the confirmation link of a function address)."""
 
+from collections.abc import Callable
+
 import sqlalchemy as sa
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
@@ -49,10 +51,18 @@ def reveal(license_id: int):
     return http.no_store(_render_detail(license_id, reveal_key=True))
 
 
+# Sections a higher feature adds to the license page (portal.machines: the license's machines):
+# each takes the license and its state and returns the context its own included template reads.
+LICENSE_PAGE_SECTIONS: list[Callable[[License, LicenseState], dict]] = []
+
+
 def _render_detail(license_id: int, *, reveal_key: bool = False):
     license, state = _company_license_or_404(license_id)
     if reveal_key:
         audit.record("license.key_revealed", subject=license, company_id=license.company_id)
+    sections = {}
+    for section in LICENSE_PAGE_SECTIONS:
+        sections.update(section(license, state))
     return render_template(
         "portal/licenses/detail.html",
         license=license,
@@ -61,6 +71,7 @@ def _render_detail(license_id: int, *, reveal_key: bool = False):
         releases=entitlement.offered_releases(license.company_id, license_id=license.id),
         revealed_key=license.key if reveal_key else None,
         can_reveal=LICENSE_MANAGER_OR_ADMIN.allows(current_user),
+        **sections,
     )
 
 

@@ -9,7 +9,8 @@ the fact and lose the person (SET NULL); audit events keep what happened and los
 (`portal.accounts.pseudonyms`). The company's personal contacts go too, except accounting
 records, which stay (without consents) until `register.bookkeeping_end` has passed. The company,
 its licenses and its function contacts stay. A company whose end date was cleared is never
-selected, so a restarted relationship loses nothing.
+selected, so a restarted relationship loses nothing. The company's API tokens go with its
+accounts (they act for its people).
 
 The work is done in batches of accounts, each in its own transaction with the run's report, so a
 crash loses nothing that must stay and the next run carries on; a second run finds nothing. Ids
@@ -45,6 +46,7 @@ from portal.contacts.models import ConsentRecord, Contact, Disclosure
 from portal.db import among, db
 from portal.downloads.models import DownloadRecord
 from portal.licenses.models import PendingManagerDesignation
+from portal.machines.models import ApiToken
 from portal.mail.models import OutboxMail
 from portal.refusals import Refusal
 from portal.retention import lease
@@ -71,6 +73,7 @@ COUNT_NAMES = (
     "audit_events",
     "contacts",
     "accounting_records",
+    "api_tokens",
 )
 
 _NO_SYNC = {"synchronize_session": False}
@@ -341,9 +344,10 @@ class _Purge:
         has_contacts = sa.exists().where(
             Contact.company_id == Company.id, *self._removable_contacts(page)
         )
+        has_tokens = sa.exists().where(ApiToken.company_id == Company.id)
         return db.session.scalar(
             sa.select(sa.func.count(Company.id)).where(
-                Company.id.in_(self._due(page)), sa.or_(has_accounts, has_contacts)
+                Company.id.in_(self._due(page)), sa.or_(has_accounts, has_contacts, has_tokens)
             )
         )
 
@@ -424,6 +428,11 @@ class _Purge:
             sa.delete(Contact).where(Contact.id.in_(removable_ids)),
             execution_options={"synchronize_session": "fetch"},
         )
+        # API tokens act for the company's people: they go with its accounts.
+        found["api_tokens"] = db.session.execute(
+            sa.delete(ApiToken).where(ApiToken.company_id.in_(self._due(page))),
+            execution_options={"synchronize_session": "fetch"},
+        ).rowcount
         return found
 
 

@@ -13,10 +13,11 @@ process does not hold it returns at once. A standby keeps trying, and takes over
 lease time when the active process dies.
 
 Jobs (times are Europe/Stockholm): the retention purge daily at 03:00, the sweep of release
-files no release refers to daily at 04:00, the license notices daily at 06:00, the delivery of
-waiting mails every few seconds. Each runs in its own app context, as one step
-(`portal.transaction.step`) or, for the purge, the notices and the mails, as steps of their
-own. Runs missed while the process was busy are coalesced into one (`coalesce`,
+files no release refers to daily at 04:00, freeing stale machines daily at 04:30 (only with
+`PORTAL_FREE_STALE_MACHINES` on), the license notices daily at 06:00, the delivery of waiting
+mails every few seconds. Each runs in its own app context, as one step
+(`portal.transaction.step`) or, for the purge, the stale machines, the notices and the mails,
+as steps of their own. Runs missed while the process was busy are coalesced into one (`coalesce`,
 `misfire_grace_time`); runs missed while no scheduler was active are made up
 once when a process becomes the active one: the purge when no finished (non-dry) run has
 started since the last 03:00, and the notices, which never send a notice twice.
@@ -42,6 +43,7 @@ from portal import clock, transaction
 from portal.db import db
 from portal.licenses import store
 from portal.licenses.notices import run_notices
+from portal.machines.service import free_stale_machines
 from portal.mail.outbox import deliver_due
 from portal.refusals import Refusal
 from portal.retention import lease, purge
@@ -51,6 +53,7 @@ log = logging.getLogger(__name__)
 
 LOCAL_TIME = clock.LOCAL_TIMEZONE
 PURGE_AT = time(3, 0)
+STALE_MACHINES_AT = time(4, 30)
 NOTICES_AT = time(6, 0)
 SWEEP_AT = time(4, 0)
 # A run whose time passed while the process was busy or asleep still runs within this window.
@@ -86,6 +89,7 @@ def _daily(at: time):
 
 JOBS: tuple[Job, ...] = (
     Job("retention_purge", scheduled_purge, _daily(PURGE_AT)),
+    Job("stale_machines", free_stale_machines, _daily(STALE_MACHINES_AT)),
     Job("license_notices", run_notices, _daily(NOTICES_AT)),
     Job("mail_delivery", deliver_due, lambda: IntervalTrigger(seconds=MAIL_EVERY_SECONDS)),
     Job("release_store_sweep", store.sweep, _daily(SWEEP_AT)),

@@ -31,6 +31,7 @@ COUNT_LABELS = {
     "audit_events": _l("Audit events pseudonymised"),
     "contacts": _l("Personal contacts"),
     "accounting_records": _l("Accounting records past bookkeeping"),
+    "api_tokens": _l("API tokens"),
 }
 STATUS_LABELS = {
     RunStatus.RUNNING: _l("Running"),

@@ -12,6 +12,7 @@ from portal.http import safe_next_url
 from portal.i18n import LANGUAGE_COOKIE, LANGUAGE_NAMES, current_language
 from portal.i18n import lazy_gettext as _l
 from portal.impersonation import service as impersonation
+from portal.machines.service import outdated_machines_of_company
 from portal.rendering import render_template
 
 LANGUAGE_COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -23,8 +24,10 @@ NAVIGATION = (
     ("portal.contacts.index", _l("Contacts")),
     ("portal.members.index", _l("Users")),
     ("portal.licenses.manager", _l("License manager")),
+    ("portal.machines.api_tokens", _l("API tokens")),
     ("portal.staff.companies", _l("Companies")),
     ("portal.licenses.staff_index", _l("License administration")),
+    ("portal.machines.staff_index", _l("Machines")),
     ("portal.news.staff_index", _l("News")),
     ("portal.contacts.staff_disclosures", _l("Disclosures")),
     ("portal.staff.impersonations", _l("Support views")),
@@ -87,5 +90,6 @@ def dashboard():
     return render_template(
         "portal/shell/dashboard.html",
         end_of_life_warnings=warnings_for(current_user.company_id),
+        outdated_machines=outdated_machines_of_company(current_user.company_id),
         news_items=news.latest(),
     )
