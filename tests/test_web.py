@@ -280,3 +280,16 @@ def test_a_nul_character_in_any_input_is_a_bad_request(client):
     response = client.post("/login", data={"email": "\x00", "password": "x", "csrf_token": token})
     assert response.status_code == 400
     assert client.get("/privacy?q=%00").status_code == 400
+
+
+def test_a_refusal_of_the_whole_form_is_shown_above_it(app, app_ctx):
+    from portal import rendering
+    from portal.forms import PortalForm, show_refusal
+    from portal.refusals import Refusal
+
+    with app.test_request_context("/"):
+        form = PortalForm(meta={"csrf": False})
+        show_refusal(form, Refusal("Nothing of this can be done now."))
+        macros = rendering.get_template("portal/macros/forms.html").module
+        summary = str(macros.error_summary(form))
+    assert "Nothing of this can be done now." in summary

@@ -110,6 +110,7 @@ def portal_server(tmp_path_factory, smtp_server):
         [sys.executable, "-m", "tests.browser.seed"],
     ):
         subprocess.run(command, env=env, cwd=ROOT, check=True, capture_output=True)
+    env["PORTAL_SCHEDULER"] = "on"  # as `make run`: its scheduler delivers the mails
     log = folder / "server.log"
     with log.open("w") as output:
         process = subprocess.Popen(
