@@ -1,6 +1,8 @@
 """HTTP concerns every page shares: safe redirects, cache rules, security headers, error pages."""
 
 import logging
+from collections.abc import Callable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -17,6 +19,35 @@ CONTENT_SECURITY_POLICY = (
 )
 # Flask-Login keeps the signed-in session's key under this name in the Flask session.
 SIGNED_IN_SESSION_KEY = "_user_id"
+# The largest body of any portal request whose view declares no other (`accepts_body`): every
+# form is far smaller. Refused with 413 before anything (the rate limits too) reads the body.
+FORM_BODY_BYTES = 64 * 1024
+
+
+def accepts_body(limit: Callable[[Mapping[str, Any]], int], *, field_bytes: int = 1024 * 1024):
+    """Declare that a view takes a larger body: `limit(app.config)` bytes (the release upload),
+    files streamed to disk and each other field at most `field_bytes` in memory."""
+
+    def declare(view):
+        view.body_limit = (limit, field_bytes)
+        return view
+
+    return declare
+
+
+def limit_body() -> None:
+    """Bound this request's body by its view's declaration, per request: the app's own
+    `MAX_CONTENT_LENGTH` (a host site's) is neither read nor changed."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    declared = getattr(view, "body_limit", None)
+    if declared is None:
+        request.max_content_length = FORM_BODY_BYTES
+        request.max_form_memory_size = FORM_BODY_BYTES
+    else:
+        limit, field_bytes = declared
+        request.max_content_length = limit(current_app.config)
+        # The multipart parser buffers a file's chunks too: this is more than its chunk size.
+        request.max_form_memory_size = field_bytes
 
 
 def safe_next_url(target: str | None) -> str | None:
@@ -73,8 +104,11 @@ ERROR_TEXTS = {
     404: (_l("Page not found"), _l("The page does not exist, or you cannot see it.")),
     405: (_l("Method not allowed"), _l("This page cannot be used that way.")),
     413: (
-        _l("The file is too large"),
-        _l("What you sent is larger than the portal accepts. Choose a smaller file."),
+        _l("What you sent is too large"),
+        _l(
+            "What you sent is larger than the portal accepts. Shorten what you typed, or choose"
+            " a smaller file, and try again."
+        ),
     ),
     429: (
         _l("Too many attempts"),

@@ -28,7 +28,7 @@ from limits import parse_many
 from limits.errors import StorageError
 from limits.storage import MemoryStorage, Storage
 
-from portal.emails import normalize_email
+from portal.emails import EMAIL_MAX_LENGTH, normalize_email
 from portal.refusals import Refusal
 
 # Sign-in: POSTs from one client address, and failed sign-ins of one account from anywhere.
@@ -64,6 +64,10 @@ def client_address() -> str:
 
 def email_key_for(address: str) -> str:
     """The storage key of one email address: normalized the way sign-in normalizes it."""
+    if len(address) > EMAIL_MAX_LENGTH:
+        # Never an account's address: one shared key, and the value is neither normalised nor
+        # hashed (the body limit bounds it; this bounds the work).
+        return _keyed("email", "(too long)")
     try:
         normalized = normalize_email(address)
     except Refusal:

@@ -10,9 +10,9 @@ from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from portal import access, clock
+from portal import access, clock, http
 from portal.companies.models import Company
-from portal.config import max_upload_bytes
+from portal.config import max_upload_bytes, upload_body_bytes
 from portal.db import db
 from portal.forms import show_refusal
 from portal.i18n import gettext as _
@@ -203,6 +203,7 @@ def new_product():
 
 
 @access.STAFF_ADMIN
+@http.accepts_body(upload_body_bytes)
 def new_release():
     form = ReleaseForm()
     limit = max_upload_bytes(current_app.config)
