@@ -165,6 +165,7 @@ def build_blueprint(*, app_wide: bool = False) -> Blueprint:
     if not app_wide:
         portal_bp.after_request(http.security_headers)
         portal_bp.context_processor(shell.template_context)
+    portal_bp.after_request(http.protect_secret_links)
     for feature_bp in FEATURE_BLUEPRINTS:
         portal_bp.register_blueprint(feature_bp)
     return portal_bp

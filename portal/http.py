@@ -69,10 +69,19 @@ def no_store(body, status: int | None = None):
     return response
 
 
-def private(body, status: int | None = None):
-    """A page reached through a secret link: never cached, and the link never sent as referrer."""
-    response = no_store(body, status)
-    response.headers["Referrer-Policy"] = "no-referrer"
+def secret_link(view):
+    """Declare a view whose URL carries a secret (a mailed token): every answer it gives (its
+    form, a refusal, an error page, a redirect) is never cached and never sends the URL on as a
+    referrer (`protect_secret_links`)."""
+    view.secret_link = True
+    return view
+
+
+def protect_secret_links(response):
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "secret_link", False):
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
 
