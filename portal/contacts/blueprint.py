@@ -39,6 +39,12 @@ bp.add_url_rule(
     methods=["GET", "POST"],
 )
 bp.add_url_rule(
+    "/staff/disclosures/<int:disclosure_id>/lift-confidentiality",
+    "staff_lift_confidentiality",
+    staff_views.lift_confidentiality,
+    methods=["GET", "POST"],
+)
+bp.add_url_rule(
     "/staff/companies/<int:company_id>/contacts",
     "staff_company_contacts",
     staff_views.company_contacts,
