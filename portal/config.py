@@ -110,7 +110,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PORTAL_OFFLINE_LICENSE_DAYS", 365, _positive_int, "lifetime of a license file"),
 )
 
-SECRET_KEY_FILE = "secret_key"  # noqa: S105 (a file name)
+SECRET_KEY_FILE = "secret_key"  # noqa: S105  # nosec B105 # a file name, not a key
 SIGNING_KEY_FILE = "signing_key.pem"
 MEGABYTE = 1024 * 1024
 UPLOAD_FORM_ALLOWANCE = MEGABYTE  # room for the upload form's other fields

@@ -38,9 +38,9 @@ LOGIN_FAILURES_PER_ACCOUNT = "10/minute;100/hour"
 RESET_REQUESTS_PER_ADDRESS = "10/minute;60/hour"
 RESET_REQUESTS_PER_EMAIL = "5/minute;30/hour"
 # Forms reached through a mailed link (invitation, password reset): per client address.
-TOKEN_FORMS_PER_ADDRESS = "20/minute;200/hour"  # noqa: S105 (a limit, not a password)
+TOKEN_FORMS_PER_ADDRESS = "20/minute;200/hour"  # noqa: S105  # nosec B105 # a rate limit
 # Failed checks of the current password by a signed-in person (password and email change).
-PASSWORD_CHECKS_PER_ACCOUNT = "10/minute;100/hour"  # noqa: S105 (a limit)
+PASSWORD_CHECKS_PER_ACCOUNT = "10/minute;100/hour"  # noqa: S105  # nosec B105 # a rate limit
 
 # The JSON API's machine endpoints (SafeLink clients): per client address, and per license key
 # from any address (keyed by an HMAC of the key, like addresses). Automation endpoints (API
