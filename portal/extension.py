@@ -116,6 +116,7 @@ class Portal:
         # Standalone, the whole app is the portal: its error pages, headers and template context
         # also cover URLs no route matches. Mounted, they stay on the portal's blueprint (set up
         # before it is registered), so the host's own pages keep theirs.
+        http.register_converters(app)
         blueprint = build_blueprint(app_wide=standalone)
         if standalone:
             http.register_error_pages(app)

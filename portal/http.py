@@ -1,6 +1,7 @@
 """HTTP concerns every page shares: safe redirects, cache rules, security headers, error pages."""
 
 import logging
+import unicodedata
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -9,6 +10,7 @@ import sqlalchemy as sa
 from flask import abort, current_app, g, jsonify, make_response, request, session
 from flask_login import AnonymousUserMixin
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from portal.i18n import lazy_gettext as _l
 from portal.rendering import render_template
@@ -50,9 +52,41 @@ def limit_body() -> None:
         request.max_form_memory_size = field_bytes
 
 
+# The largest id and number the database holds in every column (PostgreSQL's INTEGER; SQLite's
+# are wider): larger numbers in a URL match no route, and in a query are ignored.
+DB_INT_MAX = 2**31 - 1
+NEXT_URL_MAX_LENGTH = 2000
+
+
+class IdConverter(IntegerConverter):
+    """`<id:name>` in a portal URL: a database id, 1 to DB_INT_MAX; anything else is a 404."""
+
+    def __init__(self, map, max: int = DB_INT_MAX):
+        super().__init__(map, min=1, max=max)
+
+
+def register_converters(app) -> None:
+    """Before the portal's rules are added. A host's own converter of that name is an error."""
+    present = app.url_map.converters.setdefault("id", IdConverter)
+    if present is not IdConverter:
+        raise RuntimeError("the host app already has a URL converter named 'id'")
+
+
+def db_int(value: str) -> int:
+    """A `type=` for `request.args.get`: an integer the database can hold; anything else raises
+    ValueError, so the query value is ignored (the default is used)."""
+    number = int(value)
+    if not -DB_INT_MAX - 1 <= number <= DB_INT_MAX:
+        raise ValueError(value)
+    return number
+
+
 def safe_next_url(target: str | None) -> str | None:
-    """Only a path on this site: no scheme, no host, no protocol-relative `//`."""
-    if not target:
+    """Only a path on this site: no scheme, no host, no protocol-relative `//`, no control or
+    invisible formatting characters, and not absurdly long."""
+    if not target or len(target) > NEXT_URL_MAX_LENGTH:
+        return None
+    if any(unicodedata.category(char) in ("Cc", "Cf") for char in target):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):

@@ -9,6 +9,7 @@ from portal.accounts.service import account_names
 from portal.audit import AuditEvent
 from portal.contacts.disclosures import readable_by_the_company
 from portal.db import db
+from portal.http import db_int
 from portal.rendering import render_template
 
 ACTIVITY_PAGE_SIZE = 50
@@ -16,7 +17,7 @@ ACTIVITY_PAGE_SIZE = 50
 
 @access.COMPANY_ADMIN
 def company():
-    page = request.args.get("page", 1, type=int)
+    page = request.args.get("page", 1, type=db_int)
     query = (
         sa.select(AuditEvent)
         .where(AuditEvent.company_id == current_user.company_id, readable_by_the_company())

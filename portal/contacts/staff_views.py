@@ -23,6 +23,7 @@ from portal.contacts.forms import (
 from portal.contacts.models import Contact, Disclosure, SubjectKind
 from portal.db import db
 from portal.forms import show_refusal
+from portal.http import db_int
 from portal.i18n import gettext as _
 from portal.refusals import Refusal
 from portal.rendering import render_template
@@ -104,7 +105,7 @@ def _subject(company: Company, value: str):
 
 @access.STAFF
 def new_disclosure():
-    company_id = request.args.get("company", type=int)
+    company_id = request.args.get("company", type=db_int)
     if company_id is None:
         if request.method == "POST":
             abort(400)

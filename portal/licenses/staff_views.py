@@ -77,8 +77,9 @@ def company(company_id: int):
 @access.STAFF_ADMIN
 def new_license():
     form = LicenseForm()
-    if request.method == "GET" and request.args.get("company", "").isdigit():
-        form.company.data = int(request.args["company"])
+    company_id = request.args.get("company", type=http.db_int)
+    if request.method == "GET" and company_id is not None:
+        form.company.data = company_id
     if form.validate_on_submit():
         company = db.session.get(Company, form.company.data)
         product = db.session.get(Product, form.product.data)

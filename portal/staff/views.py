@@ -15,6 +15,7 @@ from portal.contacts.forms import ROLE_LABELS
 from portal.contacts.models import Contact
 from portal.db import db
 from portal.forms import show_refusal
+from portal.http import db_int
 from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
 from portal.impersonation import service as impersonation
@@ -138,7 +139,7 @@ def _minutes() -> int:
 
 @access.STAFF_ADMIN
 def impersonations():
-    page = request.args.get("page", 1, type=int)
+    page = request.args.get("page", 1, type=db_int)
     views = db.paginate(
         impersonation.all_views_query(),
         page=max(page, 1),
