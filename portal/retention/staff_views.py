@@ -33,6 +33,12 @@ COUNT_LABELS = {
     "accounting_records": _l("Accounting records past bookkeeping"),
     "api_tokens": _l("API tokens"),
 }
+# What started a run (RetentionRun.origin).
+ORIGIN_LABELS = {
+    "command": _l("The command line"),
+    "scheduler": _l("The scheduler at 03:00"),
+    "catch-up": _l("The scheduler, making up a missed run"),
+}
 STATUS_LABELS = {
     RunStatus.RUNNING: _l("Running"),
     RunStatus.FINISHED: _l("Finished"),
@@ -60,4 +66,5 @@ def index():
         waiting_mails=outbox.waiting_count(),
         failed_mails=outbox.failed_mails(FAILED_MAILS_SHOWN),
         failed_mail_count=outbox.failed_count(),
+        origin_labels=ORIGIN_LABELS,
     )
