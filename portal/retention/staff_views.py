@@ -32,6 +32,7 @@ COUNT_LABELS = {
     "contacts": _l("Personal contacts"),
     "accounting_records": _l("Accounting records past bookkeeping"),
     "api_tokens": _l("API tokens"),
+    "machines": _l("Machines on the licenses"),
 }
 # What started a run (RetentionRun.origin).
 ORIGIN_LABELS = {
