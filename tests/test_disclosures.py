@@ -255,8 +255,9 @@ def test_a_confidential_disclosure_is_not_in_the_companys_activity(app, support,
     reader = app.test_client()
     login_as(in_english(reader), company_admin)
     page = reader.get("/company/activity").get_data(as_text=True)
-    assert "disclosure" not in page
+    assert "a disclosure" not in page
     assert "Dnr 5000-K123" not in page
+    assert "a disclosure" not in reader.get("/company/activity/export").get_data(as_text=True)
     assert "disclosure.recorded" not in _activity(company_admin)
     # It is in the trail all the same, for staff.
     assert db.session.scalar(
@@ -282,7 +283,7 @@ def test_an_open_disclosure_is_in_the_companys_activity(app, support, company_ad
     db.session.commit()
     reader = app.test_client()
     login_as(in_english(reader), company_admin)
-    assert "disclosure.recorded" in reader.get("/company/activity").get_data(as_text=True)
+    assert "recorded a disclosure to" in reader.get("/company/activity").get_data(as_text=True)
 
 
 def _lift(client, record, reason="Förundersökningssekretessen upphörde 2026-12-01"):
@@ -310,8 +311,9 @@ def test_staff_lift_the_confidentiality_and_the_company_then_sees_it(
     reader = app.test_client()
     login_as(in_english(reader), company_admin)
     page = reader.get("/company/activity").get_data(as_text=True)
-    assert "disclosure.recorded" in page
-    assert "disclosure.confidentiality_lifted" in page
+    assert "recorded a disclosure to" in page
+    assert "lifted the confidentiality of a disclosure to" in page
+    assert "Förundersökningssekretessen upphörde 2026-12-01" in page
     # The person's own export lists it now too.
     assert [d.id for d in disclosures.disclosures_about_person(company_admin, [])] == [record.id]
 

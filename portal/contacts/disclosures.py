@@ -170,6 +170,7 @@ def lift_confidentiality(disclosure: Disclosure, reason: str, *, actor: Account)
         subject=disclosure,
         company_id=disclosure.company_id,
         reason=reason,
+        details={"recipient_kind": str(disclosure.recipient_kind)},
     )
 
 
