@@ -21,7 +21,7 @@ from portal.licenses.models import Release
 from portal.machines import service as machines
 from portal.machines.models import MachineKind
 
-DEMO_PASSWORD = "demo-kundportal-2026"  # noqa: S105 (printed by make run, demo only)
+DEMO_PASSWORD = "demo-kundportal-2026"  # noqa: S105  # nosec B105 # demo data, printed by make run
 ACTOR = "demo"
 
 
