@@ -43,7 +43,12 @@ def init_app(app) -> None:
 
 
 def start_session(account: Account, *, remember: bool = False) -> LoginSession:
-    """Sign the account in with a fresh session key (never one from before the login)."""
+    """Sign the account in with a fresh session key (never one from before the login).
+
+    "Remember me" is for customers: a staff session always has the idle and absolute limits,
+    whatever the form said (`sessions.may_remember`).
+    """
+    remember = remember and sessions.may_remember(account)
     session.clear()
     key = secrets.token_urlsafe(32)
     now = clock.now()
