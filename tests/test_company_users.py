@@ -2,10 +2,11 @@
 
 import sqlalchemy as sa
 
-from portal.accounts.models import Account, AccountToken, CompanyRole
+from portal.accounts import tokens
+from portal.accounts.models import Account, AccountToken, CompanyRole, TokenPurpose
 from portal.audit import AuditEvent
 from portal.db import db
-from tests.factories import PASSWORD, login, login_as, post
+from tests.factories import PASSWORD, csrf_token, login, login_as, post
 
 
 def _events(action):
@@ -220,3 +221,67 @@ def test_activity_shows_the_company_events_only(client, make_account):
     page = client.get("/company/activity").get_data(as_text=True)
     assert "login.succeeded" in page
     assert "login.failed" not in page
+
+
+def _invite(client, email):
+    post(
+        client,
+        "/company/users",
+        {"email": email, "name": "", "role": "member"},
+        page="/company/users",
+    )
+    return db.session.scalar(sa.select(Account).where(Account.email == email))
+
+
+def _choose_password(app, path):
+    invitee = app.test_client()
+    token = csrf_token(invitee, "/login")
+    password = "a brand new passphrase"
+    return invitee.post(path, data={"password": password, "confirm": password, "csrf_token": token})
+
+
+def test_an_invitation_link_fails_after_the_account_is_deactivated(
+    app, client, make_account, mailbox
+):
+    admin = make_account("admin")
+    login_as(client, admin)
+    invitee = _invite(client, "soon.gone@example.com")
+    [mail] = mailbox.to("soon.gone@example.com")
+    post(client, f"/company/users/{invitee.id}/deactivate", page="/company/users")
+    db.session.expire_all()
+    assert app.test_client().get(mail.path()).status_code == 410
+    assert _choose_password(app, mail.path()).status_code == 410
+    assert db.session.get(Account, invitee.id).password_hash is None
+    # Reactivating does not bring the old link back: a new invitation is needed.
+    post(client, f"/company/users/{invitee.id}/reactivate", page="/company/users")
+    assert app.test_client().get(mail.path()).status_code == 410
+
+
+def test_deactivation_cancels_every_open_link_of_the_account(client, make_account):
+    admin = make_account("admin")
+    member = make_account("member", company=admin.company)
+    for purpose in TokenPurpose:
+        tokens.issue(member, purpose, payload={"email": "x@example.com"})
+    db.session.flush()
+    login_as(client, admin)
+    post(client, f"/company/users/{member.id}/deactivate", page="/company/users")
+    db.session.expire_all()
+    left = db.session.scalars(
+        sa.select(AccountToken).where(
+            AccountToken.account_id == member.id, AccountToken.cancelled_dt.is_(None)
+        )
+    ).all()
+    assert [t.purpose for t in left] == []
+
+
+def test_an_invitation_link_fails_after_the_account_is_removed(app, client, make_account, mailbox):
+    admin = make_account("admin")
+    login_as(client, admin)
+    invitee = _invite(client, "removed.soon@example.com")
+    [mail] = mailbox.to("removed.soon@example.com")
+    invitee_id = invitee.id
+    post(client, f"/company/users/{invitee_id}/remove", page="/company/users")
+    db.session.expire_all()
+    assert db.session.get(Account, invitee_id) is None
+    assert app.test_client().get(mail.path()).status_code in (404, 410)
+    assert _choose_password(app, mail.path()).status_code in (404, 410)

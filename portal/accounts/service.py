@@ -4,7 +4,7 @@ accounts, and which account manages a company's licenses."""
 import sqlalchemy as sa
 
 from portal import access, audit, mail
-from portal.accounts import passwords, tokens
+from portal.accounts import passwords, sessions, tokens
 from portal.accounts.models import (
     Account,
     AccountKind,
@@ -80,6 +80,14 @@ def add_account(
         details={"role": str(company_role or staff_role), "kind": str(kind)},
     )
     return account
+
+
+def end_access(account: Account, *, reason: str) -> None:
+    """A deactivated or removed account can use nothing any more: its sessions end and every
+    open link mailed for it (invitation, password reset, email change, manager confirmation)
+    stops working. Reactivation brings none of them back."""
+    sessions.revoke_all(account, reason=reason)
+    tokens.cancel_all_open(account)
 
 
 def authenticate(email: str, password: str) -> Account | None:

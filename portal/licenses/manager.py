@@ -378,6 +378,7 @@ def _drop_pending(company: Company, by: Account | None, *, keep: Account | None 
         # company (a mistyped address may belong to anyone). It is deactivated, not deleted,
         # so that its link still says plainly that it was replaced.
         account.is_active = False
+        service.end_access(account, reason="deactivated")
         audit.record(
             "account.deactivated",
             actor=by,

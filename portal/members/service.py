@@ -7,7 +7,7 @@ can be neither demoted, deactivated nor removed.
 import sqlalchemy as sa
 
 from portal import audit
-from portal.accounts import service, sessions
+from portal.accounts import service
 from portal.accounts.models import Account, AccountKind, CompanyRole
 from portal.accounts.pseudonyms import pseudonymise_account
 from portal.db import db
@@ -125,7 +125,7 @@ def deactivate(admin: Account, account: Account) -> None:
     if _is_last_admin(account):
         raise Refusal(LAST_ADMIN, code="last_admin")
     account.is_active = False
-    sessions.revoke_all(account, reason="deactivated")
+    service.end_access(account, reason="deactivated")
     audit.record("account.deactivated", actor=admin, subject=account)
 
 
@@ -140,6 +140,7 @@ def remove(admin: Account, account: Account) -> None:
     if _is_last_admin(account):
         raise Refusal(LAST_ADMIN, code="last_admin")
     audit.record("account.removed", actor=admin, subject=account)
+    service.end_access(account, reason="removed")
     _delete(account)
 
 

@@ -219,6 +219,8 @@ def accept_invitation(token: str):
     if problem:
         return tokens.problem_page(problem)
     account = record.account
+    if not account.is_active:  # deactivation cancels the link; this holds for older links too
+        return tokens.problem_page(tokens.TokenProblem.CANCELLED)
     form = NewPasswordForm(email=account.email)
     if form.validate_on_submit():
         if not tokens.consume(record):
