@@ -1,4 +1,5 @@
-"""Rate limits on sign-in, password reset, invitation acceptance, password checks and the API.
+"""Rate limits on sign-in and its second step, password reset, invitation acceptance, password
+checks and the API.
 
 Flask-Limiter counts in the storage named by `RATELIMIT_STORAGE_URI` (`memory://` by default,
 `redis://...` through `PORTAL_RATELIMIT_STORAGE_URL`). Only the views decorated below are
@@ -37,6 +38,10 @@ LOGIN_FAILURES_PER_ACCOUNT = "10/minute;100/hour"
 # Asking for a reset link: per client address, and per typed address (no mail bombing).
 RESET_REQUESTS_PER_ADDRESS = "10/minute;60/hour"
 RESET_REQUESTS_PER_EMAIL = "5/minute;30/hour"
+# The second step of signing in (TOTP or recovery code, and forced enrolment): POSTs from one
+# client address, whatever the account (each account also counts its own wrong codes in the
+# database, see portal.signin.service).
+SECOND_FACTOR_PER_ADDRESS = "10/minute;60/hour"
 # Forms reached through a mailed link (invitation, password reset): per client address.
 TOKEN_FORMS_PER_ADDRESS = "20/minute;200/hour"  # noqa: S105 (a limit, not a password)
 # Failed checks of the current password by a signed-in person (password and email change).
@@ -305,6 +310,9 @@ reset_requests_per_email = limiter.limit(
     RESET_REQUESTS_PER_EMAIL, key_func=typed_email, methods=["POST"]
 )
 token_form_per_address = limiter.limit(TOKEN_FORMS_PER_ADDRESS, methods=["POST"])
+second_factor_per_address = limiter.shared_limit(
+    SECOND_FACTOR_PER_ADDRESS, scope="second-factor", methods=["POST"]
+)
 machine_requests_per_address = limiter.shared_limit(
     MACHINE_REQUESTS_PER_ADDRESS, scope="api-machines-address"
 )

@@ -82,6 +82,7 @@ def logout():
 
 
 @access.PUBLIC
+@ratelimit.second_factor_per_address
 def two_factor():
     if current_user.is_authenticated:
         return redirect(_start_page())
@@ -125,6 +126,7 @@ def two_factor():
 
 
 @access.PUBLIC
+@ratelimit.second_factor_per_address
 def two_factor_enrolment():
     """Staff without two-factor set it up here after the password step, before any session."""
     if current_user.is_authenticated:
