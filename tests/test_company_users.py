@@ -1,5 +1,7 @@
 """A company admin manages the company's accounts; the last admin is protected."""
 
+import re
+
 import sqlalchemy as sa
 
 from portal.accounts import tokens
@@ -65,6 +67,39 @@ def test_inviting_an_address_of_another_company_reveals_nothing(client, make_acc
     assert response.status_code == 302
     assert mailbox.to("taken@example.com") == []
     assert _events("invitation.refused")
+
+
+def test_an_invitation_refused_for_another_companys_address_looks_like_any_invitation(
+    app, client, make_account, mailbox
+):
+    """The finding: "sent" on the page, but `invitation.refused` in the company's activity log
+    at that moment. The answer is the same as for any address, and the log the company reads
+    shows nothing of the refusal; staff still see it."""
+    admin = make_account("admin")
+    make_account("member", email="taken@example.com")
+    login_as(client, admin)
+    answers = []
+    for email in ("taken@example.com", "free@example.com"):
+        response = post(
+            client,
+            "/company/users",
+            {"email": email, "name": "", "role": "member"},
+            page="/company/users",
+        )
+        page = client.get(response.headers["Location"]).get_data(as_text=True)
+        notice = re.search(r'<div class="notice[^"]*"[^>]*>(.*?)</div>', page, re.S).group(1)
+        answers.append((response.status_code, notice.replace(email, "ADDRESS")))
+    assert answers[0] == answers[1]
+    log = client.get("/company/activity").get_data(as_text=True)
+    assert "invitation.refused" not in log
+    assert "invitation.sent" in log  # the log itself is shown
+    (refused,) = _events("invitation.refused")
+    assert refused.company_id == admin.company_id
+    staff = make_account("support")
+    staff_client = app.test_client()
+    login_as(staff_client, staff)
+    staff_page = staff_client.get(f"/staff/companies/{admin.company_id}").get_data(as_text=True)
+    assert "invitation.refused" in staff_page
 
 
 def test_inviting_a_colleague_twice_is_a_form_error(client, make_account):

@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from portal import access
 from portal.accounts.service import account_names
-from portal.audit import AuditEvent
+from portal.audit import AuditEvent, readable_by_customer
 from portal.db import db
 from portal.rendering import render_template
 
@@ -18,7 +18,7 @@ def company():
     page = request.args.get("page", 1, type=int)
     query = (
         sa.select(AuditEvent)
-        .where(AuditEvent.company_id == current_user.company_id)
+        .where(AuditEvent.company_id == current_user.company_id, readable_by_customer())
         .order_by(AuditEvent.occurred_dt.desc(), AuditEvent.id.desc())
     )
     events = db.paginate(query, page=max(page, 1), per_page=ACTIVITY_PAGE_SIZE, error_out=False)

@@ -44,7 +44,8 @@ def is_invited(account: Account) -> bool:
 
 def invite(admin: Account, email: str, *, name: str | None, role: CompanyRole) -> Account | None:
     """Create an account and mail the invitation. Returns None, silently, for an address that
-    belongs to another company or to staff: the admin must not learn who has an account.
+    belongs to another company or to staff: the admin must not learn who has an account (the
+    refusal's event is one of audit.STAFF_ONLY_ACTIONS, out of the company's activity log).
     """
     address = normalize_email(email)
     existing = service.find_by_email(address)
