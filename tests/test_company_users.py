@@ -2,8 +2,11 @@
 
 import re
 
+import pytest
 import sqlalchemy as sa
+from limits import parse_many
 
+from portal import ratelimit
 from portal.accounts import tokens
 from portal.accounts.models import Account, AccountToken, CompanyRole, TokenPurpose
 from portal.audit import AuditEvent
@@ -320,3 +323,46 @@ def test_an_invitation_link_fails_after_the_account_is_removed(app, client, make
     assert db.session.get(Account, invitee_id) is None
     assert app.test_client().get(mail.path()).status_code in (404, 410)
     assert _choose_password(app, mail.path()).status_code in (404, 410)
+
+
+# --- invitations cannot be used to mail an address over and over -----------------------------
+
+
+def _limit(limits: str) -> int:
+    return min(item.amount for item in parse_many(limits))
+
+
+@pytest.mark.english
+def test_five_resends_in_a_second_send_no_more_than_the_limit(client, make_account, mailbox):
+    """The finding: five resends to one address within a second all went out."""
+    admin = make_account("admin")
+    login_as(client, admin)
+    invitee = _invite(client, "resent@example.com")
+    for _ in range(5):
+        post(client, f"/company/users/{invitee.id}/invitation/resend", page="/company/users")
+    sent = mailbox.to("resent@example.com")
+    assert len(sent) == _limit(ratelimit.MAILS_TO_ONE_ADDRESS)
+    page = client.get("/company/users").get_data(as_text=True)
+    assert "Too many mails" in page
+
+
+@pytest.mark.english
+def test_invitations_of_one_company_are_limited(client, make_account, mailbox):
+    admin = make_account("admin")
+    login_as(client, admin)
+    limit = _limit(ratelimit.INVITATIONS_PER_COMPANY)
+    for n in range(limit):
+        _invite(client, f"invitee{n}@invited.example")
+    assert all(mailbox.to(f"invitee{n}@invited.example") for n in range(limit))
+    response = post(
+        client,
+        "/company/users",
+        {"email": "one.more@example.com", "name": "", "role": "member"},
+        page="/company/users",
+    )
+    assert response.status_code == 200
+    assert "too many invitations" in response.get_data(as_text=True)
+    assert mailbox.to("one.more@example.com") == []
+    assert not db.session.scalars(
+        sa.select(Account).where(Account.email == "one.more@example.com")
+    ).all()

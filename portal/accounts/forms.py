@@ -6,6 +6,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Validati
 from portal import phone
 from portal.accounts import passwords
 from portal.accounts.models import Account
+from portal.accounts.names import valid_name
 from portal.emails import EMAIL_MAX_LENGTH, normalize_email
 from portal.forms import PortalForm
 from portal.i18n import language_choices
@@ -22,7 +23,7 @@ def valid_address(field) -> str:
 
 
 class ProfileForm(PortalForm):
-    name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
+    name = StringField(_l("Name"), validators=[valid_name])
     phone = TelField(
         _l("Phone"),
         validators=[Optional(), Length(max=40)],

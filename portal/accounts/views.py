@@ -57,10 +57,12 @@ def overview():
         }
     )
     if form.validate_on_submit():
-        account.name = (form.name.data or "").strip() or None
-        account.phone = phone.to_e164(form.phone.data) if form.phone.data else None
-        account.language = form.language.data
-        audit.record("account.profile_updated", subject=account)
+        service.update_profile(
+            account,
+            name=form.name.data,
+            phone=phone.to_e164(form.phone.data) if form.phone.data else None,
+            language=form.language.data,
+        )
         flash(_("Your details are saved."), "success")
         response = redirect(url_for(".overview"))
         response.delete_cookie(LANGUAGE_COOKIE)  # the chosen language now follows the account
