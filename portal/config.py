@@ -32,6 +32,14 @@ def _flag(value: str) -> bool:
     raise ConfigurationError(f"expected on or off, got {value!r}")
 
 
+def _email_address(value: str) -> str:
+    address = value.strip()
+    local, _at, domain = address.partition("@")
+    if not local or "." not in domain or any(char.isspace() for char in address):
+        raise ConfigurationError(f"expected an email address, got {value!r}")
+    return address
+
+
 def _positive_int(value: str) -> int:
     number = int(value)
     if number <= 0:
@@ -108,6 +116,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PORTAL_MACHINE_STALE_DAYS", 30, _positive_int, "days without validation before stale"),
     Setting("PORTAL_FREE_STALE_MACHINES", False, _flag, "free the seats of stale machines daily"),
     Setting("PORTAL_OFFLINE_LICENSE_DAYS", 365, _positive_int, "lifetime of a license file"),
+    Setting(
+        "PORTAL_SALES_EMAIL",
+        None,
+        _email_address,
+        "where customers ask to renew a license or its maintenance (shown where it has lapsed)",
+    ),
 )
 
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 (a file name)

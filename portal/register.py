@@ -81,6 +81,17 @@ REGISTER: tuple[Purpose, ...] = (
         RetentionRule.BOOKKEEPING,
     ),
     Purpose(
+        "licensed_machines",
+        _l("Machines that use the company's licenses"),
+        LegalBasis.CONTRACT,
+        (
+            _l("the machine's name and fingerprint"),
+            _l("the installed version and when it last validated the license"),
+        ),
+        (_l("nobody outside the vendor"),),
+        RetentionRule.WITH_ACCOUNTS,
+    ),
+    Purpose(
         "security_audit",
         _l("Security log of sign-ins and changes"),
         LegalBasis.LEGITIMATE_INTEREST,

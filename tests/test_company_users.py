@@ -11,7 +11,7 @@ from portal.accounts import tokens
 from portal.accounts.models import Account, AccountToken, CompanyRole, TokenPurpose
 from portal.audit import AuditEvent
 from portal.db import db
-from tests.factories import PASSWORD, csrf_token, login, login_as, post
+from tests.factories import PASSWORD, csrf_token, in_english, login, login_as, post
 
 
 def _events(action):
@@ -93,16 +93,23 @@ def test_an_invitation_refused_for_another_companys_address_looks_like_any_invit
         notice = re.search(r'<div class="notice[^"]*"[^>]*>(.*?)</div>', page, re.S).group(1)
         answers.append((response.status_code, notice.replace(email, "ADDRESS")))
     assert answers[0] == answers[1]
+    in_english(client)
     log = client.get("/company/activity").get_data(as_text=True)
-    assert "invitation.refused" not in log
-    assert "invitation.sent" in log  # the log itself is shown
+    assert "cannot be invited" not in log
+    assert f"{admin.display_name} invited free@example.com." in log  # the log itself is shown
+    export = client.get("/company/activity/export").get_data(as_text=True)
+    assert "invited" in export and "cannot be invited" not in export
     (refused,) = _events("invitation.refused")
     assert refused.company_id == admin.company_id
     staff = make_account("support")
     staff_client = app.test_client()
     login_as(staff_client, staff)
-    staff_page = staff_client.get(f"/staff/companies/{admin.company_id}").get_data(as_text=True)
-    assert "invitation.refused" in staff_page
+    in_english(staff_client)
+    for path in (
+        f"/staff/companies/{admin.company_id}",
+        f"/staff/companies/{admin.company_id}/activity",
+    ):
+        assert "cannot be invited" in staff_client.get(path).get_data(as_text=True)
 
 
 def test_inviting_a_colleague_twice_is_a_form_error(client, make_account):
@@ -256,9 +263,10 @@ def test_activity_shows_the_company_events_only(client, make_account):
     outsider = make_account("admin")
     login(client, outsider.email, "wrong password for the outsider")
     login_as(client, admin)
+    in_english(client)
     page = client.get("/company/activity").get_data(as_text=True)
-    assert "login.succeeded" in page
-    assert "login.failed" not in page
+    assert f"{admin.name} signed in." in page
+    assert "tried to sign in" not in page  # the outsider's failure belongs to another company
 
 
 def _invite(client, email):

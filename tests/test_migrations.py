@@ -152,6 +152,7 @@ def test_upgrade_on_postgresql_builds_the_schema_in_its_own_schema(tmp_path, pos
 
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+BEFORE_SEALING = "84019efcef09"  # the revision before c4e8a1b2d3f5 (sealed TOTP secrets)
 
 
 def _check_sealing_of_existing_secrets(tmp_path, url):
@@ -169,7 +170,7 @@ def _check_sealing_of_existing_secrets(tmp_path, url):
     )
     try:
         with app.app_context():
-            flask_migrate.upgrade(revision="7f065a97451d")
+            flask_migrate.upgrade(revision=BEFORE_SEALING)
             with db.engine.begin() as connection:
                 connection.execute(
                     sa.text(
@@ -190,7 +191,7 @@ def _check_sealing_of_existing_secrets(tmp_path, url):
                 sealed = connection.scalar(sa.text("SELECT secret FROM twofactor_secrets"))
             assert SECRET not in sealed
             assert sealing.unseal(sealed, TOTP_SECRET_PURPOSE) == SECRET
-            flask_migrate.downgrade(revision="7f065a97451d")
+            flask_migrate.downgrade(revision=BEFORE_SEALING)
             with db.engine.connect() as connection:
                 assert connection.scalar(sa.text("SELECT secret FROM twofactor_secrets")) == SECRET
     finally:

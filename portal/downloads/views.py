@@ -22,8 +22,14 @@ def index():
         (product, list(product_releases))
         for product, product_releases in groupby(releases, key=lambda release: release.product)
     ]
+    today = clock.today()
     return render_template(
-        "portal/downloads/index.html", groups=groups, human_size=human_size, today=clock.today()
+        "portal/downloads/index.html",
+        groups=groups,
+        human_size=human_size,
+        today=today,
+        withheld=entitlement.withheld_releases(current_user.company_id, today=today),
+        lapsed=entitlement.lapsed_licenses(current_user.company_id, today=today),
     )
 
 

@@ -1,7 +1,7 @@
 """TOTP secrets sealed at rest; a customer's second factor can be reset to be enrolled again
 
 Revision ID: c4e8a1b2d3f5
-Revises: 7f065a97451d
+Revises: 84019efcef09
 Create Date: 2026-12-02 15:00:00
 
 The secrets are sealed with portal.sealing under the app's secret key (Flask-Migrate runs this
@@ -15,7 +15,7 @@ from portal import sealing
 
 # revision identifiers, used by Alembic.
 revision = 'c4e8a1b2d3f5'
-down_revision = '7f065a97451d'
+down_revision = '84019efcef09'
 branch_labels = None
 depends_on = None
 
