@@ -35,6 +35,19 @@ class AuditEvent(db.Model):
     __table_args__ = (sa.Index("ix_audit_events_subject", "subject_type", "subject_id"),)
 
 
+# Events about a company that its own people must not read, only the vendor's staff: each says
+# that an address has an account elsewhere in the portal (a refused invitation, designation or
+# change of address), which the customer's answer was written not to reveal.
+STAFF_ONLY_ACTIONS = frozenset(
+    {"invitation.refused", "manager.designation_refused", "email_change.refused"}
+)
+
+
+def readable_by_customer():
+    """The condition on audit events that a company's own people may read."""
+    return AuditEvent.action.not_in(sorted(STAFF_ONLY_ACTIONS))
+
+
 def record(
     action: str,
     *,

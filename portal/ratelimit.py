@@ -1,4 +1,5 @@
-"""Rate limits on sign-in, password reset, invitation acceptance, password checks and the API.
+"""Rate limits on sign-in and its second step, password reset, invitation acceptance, password
+checks and the API.
 
 Flask-Limiter counts in the storage named by `RATELIMIT_STORAGE_URI` (`memory://` by default,
 `redis://...` through `PORTAL_RATELIMIT_STORAGE_URL`). Only the views decorated below are
@@ -37,10 +38,21 @@ LOGIN_FAILURES_PER_ACCOUNT = "10/minute;100/hour"
 # Asking for a reset link: per client address, and per typed address (no mail bombing).
 RESET_REQUESTS_PER_ADDRESS = "10/minute;60/hour"
 RESET_REQUESTS_PER_EMAIL = "5/minute;30/hour"
+# The second step of signing in (TOTP or recovery code, and forced enrolment): POSTs from one
+# client address, whatever the account (each account also counts its own wrong codes in the
+# database, see portal.signin.service).
+SECOND_FACTOR_PER_ADDRESS = "10/minute;60/hour"
 # Forms reached through a mailed link (invitation, password reset): per client address.
 TOKEN_FORMS_PER_ADDRESS = "20/minute;200/hour"  # noqa: S105  # nosec B105 # a rate limit
 # Failed checks of the current password by a signed-in person (password and email change).
 PASSWORD_CHECKS_PER_ACCOUNT = "10/minute;100/hour"  # noqa: S105  # nosec B105 # a rate limit
+
+# Mails a company admin makes the portal send to an address of their choosing (invitations and
+# their resends, function-address confirmations): per address from any company (keyed by an
+# HMAC of the address), and per company. Counted by the services (`take`), not per request.
+MAILS_TO_ONE_ADDRESS = "2/hour;5/day"
+INVITATIONS_PER_COMPANY = "30/hour;100/day"
+DESIGNATIONS_PER_COMPANY = "3/hour;10/day"
 
 # The JSON API's machine endpoints (SafeLink clients): per client address, and per license key
 # from any address (keyed by an HMAC of the key, like addresses). Automation endpoints (API
@@ -299,6 +311,36 @@ def forget_login_failures(address: str) -> None:
         limiter.limiter.clear(item, *prefix, email_key_for(address), LOGIN_ENDPOINT)
 
 
+def address_key(address: str) -> str:
+    return email_key_for(address)
+
+
+def company_key(company_id: int) -> str:
+    return f"company:{company_id}"
+
+
+def take(scope: str, *limits: tuple[str, str]) -> int | None:
+    """Count one use against every (limits, key) pair: None when counted, or else the position
+    of the first pair that is spent (and nothing is counted).
+
+    For rules of a service rather than of a route (a company's invitations, the mails to one
+    address): the same limiter and storage as the decorators, so the counts are shared between
+    instances and kept in memory while Redis is down.
+    """
+    if not limiter.enabled or limiter._storage is None:
+        return None
+    prefix = [limiter._key_prefix] if limiter._key_prefix else []
+    strategy = limiter.limiter
+    pairs = [[(item, (*prefix, scope, key)) for item in parse_many(spec)] for spec, key in limits]
+    for position, items in enumerate(pairs):
+        if not all(strategy.test(item, *keys) for item, keys in items):
+            return position
+    for items in pairs:
+        for item, keys in items:
+            strategy.hit(item, *keys)
+    return None
+
+
 # The decorators, applied under a view's access rule.
 login_per_address = limiter.limit(LOGIN_PER_ADDRESS, methods=["POST"])
 login_failures_per_account = limiter.limit(
@@ -309,6 +351,9 @@ reset_requests_per_email = limiter.limit(
     RESET_REQUESTS_PER_EMAIL, key_func=typed_email, methods=["POST"]
 )
 token_form_per_address = limiter.limit(TOKEN_FORMS_PER_ADDRESS, methods=["POST"])
+second_factor_per_address = limiter.shared_limit(
+    SECOND_FACTOR_PER_ADDRESS, scope="second-factor", methods=["POST"]
+)
 machine_requests_per_address = limiter.shared_limit(
     MACHINE_REQUESTS_PER_ADDRESS, scope="api-machines-address"
 )

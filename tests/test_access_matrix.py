@@ -172,6 +172,7 @@ AUDIENCE = {
     "portal.staff.company": STAFF_ONLY,
     "portal.staff.impersonate": STAFF_ONLY,
     "portal.staff.impersonations": STAFF_ADMIN_ONLY,
+    "portal.staff.reset_two_factor": STAFF_ADMIN_ONLY,
     "portal.static": PUBLIC,
 }
 
@@ -242,6 +243,8 @@ URL_VALUES = {
     "portal.staff.company": lambda world: {"company_id": world.objects["company_a"].id},
     # Posted without a reason in the matrix: refused as a form error, no view starts.
     "portal.staff.impersonate": lambda world: {"account_id": world.accounts["member"].id},
+    # Posted without a reason in the matrix: refused as a form error, nothing is reset.
+    "portal.staff.reset_two_factor": lambda world: {"account_id": world.accounts["member"].id},
     "portal.static": lambda world: {"filename": "portal.css"},
 }
 

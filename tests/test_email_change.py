@@ -1,5 +1,6 @@
 """Changing one's own email address: current password, link to the new address, old one told."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -128,17 +129,59 @@ def test_change_needs_the_current_password(app, make_account, mailbox):
     assert event.outcome == "failure"
 
 
-def test_an_address_of_another_account_is_refused(app, make_account, mailbox):
+def _form_errors(response) -> list[str]:
+    return re.findall(r'<li><a href="#(\w+)">(.*?)</a></li>', response.get_data(as_text=True))
+
+
+def test_a_wrong_password_is_said_before_anything_about_the_address(app, make_account, mailbox):
+    """The finding: "another account uses this address" even with a wrong password. Now a
+    wrong password is all the page says, whoever the address belongs to."""
     account = make_account("member")
     make_account("member", email="taken@example.com")
     client = _signed_in_client(app, account)
 
-    response = _ask_for_change(client, "Taken@Example.COM")
-    assert response.status_code == 200
-    page = response.get_data(as_text=True)
-    assert "Another account uses this address" in page
+    taken = _ask_for_change(client, "Taken@Example.COM", password="not my password at all")
+    free = _ask_for_change(client, "free@example.com", password="not my password at all")
+    assert taken.status_code == free.status_code == 200
+    page = taken.get_data(as_text=True)
+    assert "current password is wrong" in page
+    assert "Another account" not in page
+    assert _form_errors(taken) == _form_errors(free)
     assert 'value="Taken@Example.COM"' in page
     assert mailbox.messages == []
+
+
+def test_an_address_of_another_account_gets_the_same_answer_as_any(app, make_account, mailbox):
+    account = make_account("member")
+    other = make_account("member", email="taken@example.com")
+    client = _signed_in_client(app, account)
+
+    taken = _ask_for_change(client, "Taken@Example.COM")
+    taken_page = client.get("/account/email").get_data(as_text=True)
+    free = _ask_for_change(client, NEW_ADDRESS)
+    free_page = client.get("/account/email").get_data(as_text=True)
+    assert taken.status_code == free.status_code == 302
+    assert taken.headers["Location"] == free.headers["Location"]
+    assert _notices(taken_page) == _notices(free_page.replace(NEW_ADDRESS, "taken@example.com"))
+    # The owner of the address hears of it, with no link that could move it.
+    (mail,) = mailbox.to("taken@example.com")
+    assert "http" not in mail.text
+    db.session.refresh(account)
+    db.session.refresh(other)
+    assert account.email != "taken@example.com" and other.email == "taken@example.com"
+    # The refusal is for staff: the company's activity log shows nothing of it.
+    (refused,) = _events("email_change.refused")
+    assert refused.company_id == account.company_id
+    admin = make_account("admin", company=account.company)
+    log = _signed_in_client(app, admin).get("/company/activity").get_data(as_text=True)
+    assert "has an account" not in log and "email_change.refused" not in log
+    export = client.get("/account/export", headers={"Accept": "application/json"})
+    assert export.status_code == 200
+    assert "email_change.refused" not in export.get_data(as_text=True)
+
+
+def _notices(page: str) -> list[str]:
+    return re.findall(r'<div class="notice[^"]*"[^>]*>(.*?)</div>', page, re.S)
 
 
 def test_the_own_current_address_is_refused(app, make_account, mailbox):

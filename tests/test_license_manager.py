@@ -5,7 +5,9 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from limits import parse_many
 
+from portal import ratelimit
 from portal.accounts import service as accounts
 from portal.accounts import tokens
 from portal.accounts.models import AccountKind, CompanyRole
@@ -188,12 +190,14 @@ def test_confirmation_page_says_who_chose_what_for_which_company(client, anonymo
     login_as(client, admin)
     choose_address(client, "licenses@kund.example")
     [link_mail] = mailbox.to("licenses@kund.example")
-    assert "Karin Admin at Kund AB has chosen this address" in link_mail.text
+    assert "Kund AB has chosen this address, licenses@kund.example," in link_mail.text
+    assert "Karin Admin" not in link_mail.text  # no text chosen by the sender
     assert "72 hours" in link_mail.text
 
     page = anonymous().get(link_mail.path()).get_data(as_text=True)
 
-    assert "Karin Admin has chosen licenses@kund.example to manage the licenses of Kund AB" in page
+    assert "Kund AB has chosen licenses@kund.example to manage its licenses" in page
+    assert "Karin Admin" not in page
     assert 'name="password"' in page
 
 
@@ -550,3 +554,50 @@ def test_the_menu_links_the_page_for_admins_only(client, admin, old_manager):
     member_browser = client.application.test_client()
     login_as(member_browser, old_manager)
     assert f'href="{PAGE}"' not in member_browser.get("/").get_data(as_text=True)
+
+
+# --- abuse of the confirmation mail -----------------------------------------------------------
+
+PHISHING = "VIKTIGT: Betala fakturan idag\nhttp://evil.example/betala"
+
+
+def test_the_confirmation_mail_carries_no_text_chosen_by_the_sender(
+    client, anonymous, admin, mailbox
+):
+    """The finding: the admin's name (newlines and a URL) went in the mail to any address. A
+    name like that is refused now, and one stored before the rule still never reaches the mail:
+    it says only the company's registered name."""
+    admin.name = PHISHING  # as stored before names were checked
+    db.session.flush()
+    login_as(client, admin)
+    choose_address(client, "outside@elsewhere.example")
+    [link_mail] = mailbox.to("outside@elsewhere.example")
+    assert "evil.example" not in link_mail.text and "VIKTIGT" not in link_mail.text
+    assert "evil.example" not in link_mail.subject
+    assert "Kund AB" in link_mail.text
+    page = anonymous().get(link_mail.path()).get_data(as_text=True)
+    assert "evil.example" not in page
+
+
+def test_designations_to_one_address_are_limited(client, admin, mailbox):
+    login_as(client, admin)
+    statuses = [choose_address(client, "outside@elsewhere.example").status_code for _ in range(5)]
+    sent = len(mailbox.to("outside@elsewhere.example"))
+    assert sent == manager_limit(ratelimit.MAILS_TO_ONE_ADDRESS)
+    assert statuses[:sent] == [302] * sent and set(statuses[sent:]) == {200}
+    page = choose_address(client, "outside@elsewhere.example").get_data(as_text=True)
+    assert "Too many mails" in page
+
+
+def test_designations_of_one_company_are_limited(client, admin, mailbox):
+    login_as(client, admin)
+    limit = manager_limit(ratelimit.DESIGNATIONS_PER_COMPANY)
+    for n in range(limit + 2):
+        choose_address(client, f"address{n}@elsewhere.example")
+    sent = [n for n in range(limit + 2) if mailbox.to(f"address{n}@elsewhere.example")]
+    assert sent == list(range(limit))
+    assert "Too many" in choose_address(client, "late@elsewhere.example").get_data(as_text=True)
+
+
+def manager_limit(limits: str) -> int:
+    return min(item.amount for item in parse_many(limits))

@@ -149,3 +149,58 @@ def test_upgrade_on_postgresql_builds_the_schema_in_its_own_schema(tmp_path, pos
         assert {"alembic_version", "accounts", "companies", "products"} <= migrated
     finally:
         dispose(app)
+
+
+SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+BEFORE_SEALING = "84019efcef09"  # the revision before c4e8a1b2d3f5 (sealed TOTP secrets)
+
+
+def _check_sealing_of_existing_secrets(tmp_path, url):
+    """Secrets stored in clear text before the sealing revision are sealed by it, and opened
+    again by its downgrade."""
+    from portal import sealing
+    from portal.accounts.models import TOTP_SECRET_PURPOSE
+
+    app = create_app(
+        {
+            "PORTAL_INSTANCE_PATH": str(tmp_path / "instance"),
+            "SECRET_KEY": "migration tests",
+            "SQLALCHEMY_DATABASE_URI": url,
+        }
+    )
+    try:
+        with app.app_context():
+            flask_migrate.upgrade(revision=BEFORE_SEALING)
+            with db.engine.begin() as connection:
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO accounts (id, email, kind, staff_role, language, is_active,"
+                        " created_dt) VALUES (1, 'staff@example.com', 'personal', 'support',"
+                        " 'sv', true, CURRENT_TIMESTAMP)"
+                    )
+                )
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO twofactor_secrets (account_id, secret, created_dt)"
+                        " VALUES (1, :secret, CURRENT_TIMESTAMP)"
+                    ),
+                    {"secret": SECRET},
+                )
+            flask_migrate.upgrade()
+            with db.engine.connect() as connection:
+                sealed = connection.scalar(sa.text("SELECT secret FROM twofactor_secrets"))
+            assert SECRET not in sealed
+            assert sealing.unseal(sealed, TOTP_SECRET_PURPOSE) == SECRET
+            flask_migrate.downgrade(revision=BEFORE_SEALING)
+            with db.engine.connect() as connection:
+                assert connection.scalar(sa.text("SELECT secret FROM twofactor_secrets")) == SECRET
+    finally:
+        dispose(app)
+
+
+def test_the_sealing_revision_seals_existing_secrets_on_sqlite(tmp_path, sqlite_url):
+    _check_sealing_of_existing_secrets(tmp_path, sqlite_url)
+
+
+def test_the_sealing_revision_seals_existing_secrets_on_postgresql(tmp_path, postgresql_url):
+    _check_sealing_of_existing_secrets(tmp_path, postgresql_url)

@@ -346,6 +346,16 @@ def test_sign_in_keeps_working_with_per_process_limits_while_redis_is_down(
         for n in range(31)
     ]
     assert statuses.count(429) == 1 and 500 not in statuses
+    # The second step's own limit per address also holds while Redis is down.
+    guesser = portal.test_client()
+    token = factories.csrf_token(guesser, "/login")
+    statuses = [
+        guesser.post(
+            "/login/two-factor", data={"code": "123456", "csrf_token": token}, **_address(5)
+        ).status_code
+        for _ in range(11)
+    ]
+    assert statuses.count(429) == 1 and 500 not in statuses
     warnings = [r for r in caplog.records if "unreachable" in r.getMessage()]
     assert len(warnings) == 1  # said once, not once a request
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from portal.accounts.models import LoginSession
 from portal.audit import AuditEvent
 from portal.db import db
-from tests.factories import csrf_token, login, login_as, post
+from tests.factories import csrf_token, enable_twofactor, login, login_as, post, totp_code
 
 
 def _cookies(client):
@@ -160,3 +160,34 @@ def test_the_session_key_is_stored_only_as_a_hash(app, client, make_account):
     record = db.session.scalar(sa.select(LoginSession).where(LoginSession.account_id == account.id))
     assert len(record.key_hash) == 64
     assert record.key_hash not in session_cookie
+
+
+def test_staff_cannot_get_a_remember_me_session(app, client, make_account, frozen_clock):
+    """Remember-me is for customers: a staff session keeps the idle and absolute limits."""
+    staff = make_account("staff_admin")
+    enable_twofactor(staff)
+    login(client, staff, remember="y")
+    token = csrf_token(client, "/login/two-factor")
+    client.post("/login/two-factor", data={"code": totp_code(staff), "csrf_token": token})
+    record = db.session.scalar(sa.select(LoginSession).where(LoginSession.account_id == staff.id))
+    assert record is not None and not record.remember
+    absolute = timedelta(hours=app.config["PORTAL_SESSION_ABSOLUTE_HOURS"])
+    assert record.expires_dt - record.created_dt == absolute
+    assert app.config["REMEMBER_COOKIE_NAME"] not in _cookies(client)
+    assert client.get("/staff/companies").status_code == 200
+    idle = timedelta(minutes=app.config["PORTAL_SESSION_IDLE_MINUTES"])
+    frozen_clock.advance(idle + timedelta(seconds=1))
+    assert client.get("/staff/companies").status_code == 302
+
+
+def test_a_remembered_staff_session_from_before_still_has_the_idle_limit(
+    app, client, make_account, frozen_clock
+):
+    staff = make_account("support")
+    login_as(client, staff)
+    record = db.session.scalar(sa.select(LoginSession).where(LoginSession.account_id == staff.id))
+    record.remember = True  # as a staff session made before the rule could be
+    db.session.flush()
+    idle = timedelta(minutes=app.config["PORTAL_SESSION_IDLE_MINUTES"])
+    frozen_clock.advance(idle + timedelta(seconds=1))
+    assert client.get("/staff/companies").status_code == 302

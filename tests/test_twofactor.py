@@ -7,14 +7,15 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pyotp
 import pytest
 import sqlalchemy as sa
+from limits import parse_many
 
-from portal import clock
+from portal import audit, clock, ratelimit
 from portal.accounts import twofactor
 from portal.accounts.models import LoginSession, RecoveryCode, TwoFactorSecret
 from portal.audit import AuditEvent
 from portal.db import db
 from portal.refusals import Refusal
-from portal.signin.service import MAX_FAILURES
+from portal.signin.service import ACCOUNT_FAILURE_LIMIT, ACCOUNT_FAILURE_WINDOW, MAX_FAILURES
 from tests.factories import (
     PASSWORD,
     TOTP_SECRET,
@@ -532,3 +533,116 @@ def test_a_staff_invitation_leads_to_two_factor_enrolment_not_a_session(app, mak
     assert response.status_code == 302
     assert "/login/two-factor/enrol" in response.headers["Location"]
     assert browser.get("/").status_code == 302
+
+
+# --- wrong codes counted per account, across sign-in attempts --------------------------------
+
+
+def _from(n: int) -> dict:
+    return {"environ_base": {"REMOTE_ADDR": f"203.0.113.{n}"}}
+
+
+def _password_step(client, account, n: int):
+    token = csrf_token(client, "/login")
+    data = {"email": account.email, "password": PASSWORD, "csrf_token": token}
+    return client.post("/login", data=data, **_from(n))
+
+
+def _code_step(client, code: str, n: int):
+    token = csrf_token(client, CHALLENGE)
+    return client.post(CHALLENGE, data={"code": code, "csrf_token": token}, **_from(n))
+
+
+def _wrong_rounds(app, clock_, account, rounds: int, code=None) -> None:
+    """Rounds of a full sign-in attempt each: the password, then five wrong codes, each round
+    from its own client address."""
+    for round_ in range(rounds):
+        clock_.advance(timedelta(seconds=30))  # each round is a new sign-in attempt
+        client = app.test_client()
+        _password_step(client, account, round_)
+        for _ in range(MAX_FAILURES):
+            _code_step(client, code or wrong_code(), round_)
+    clock_.advance(timedelta(seconds=30))
+
+
+def _count(action: str, account) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.action == action, AuditEvent.subject_id == account.id)
+    )
+
+
+def test_four_rounds_of_five_wrong_codes_then_the_right_code_is_refused(
+    frozen_clock, app, customer_with_2fa, mailbox
+):
+    """The finding: each new password step gave five new tries. Now the account counts them,
+    from any client address: after ten wrong codes in an hour even the right code is refused."""
+    _wrong_rounds(app, frozen_clock, customer_with_2fa, 4)
+    client = app.test_client()
+    assert location(_password_step(client, customer_with_2fa, 9)) == CHALLENGE
+    page = client.get(CHALLENGE, follow_redirects=True).get_data(as_text=True)
+    assert "Too many wrong codes for this account" in page
+    _password_step(client, customer_with_2fa, 9)
+    token = csrf_token(client, "/login")
+    response = client.post(
+        CHALLENGE, data={"code": totp_code(customer_with_2fa), "csrf_token": token}, **_from(9)
+    )
+    assert location(response) == "/login"
+    assert not signed_in(client)
+    assert _count("login.second_factor_failed", customer_with_2fa) == ACCOUNT_FAILURE_LIMIT
+    assert _count("login.second_factor_locked", customer_with_2fa) == 1
+    # The owner hears that someone knows their password, once.
+    [warning] = [m for m in mailbox.to(customer_with_2fa.email) if "/password/forgot" in m.text]
+    assert "lösenord" in warning.subject  # in the owner's language, Swedish by default
+    assert str(ACCOUNT_FAILURE_LIMIT) in warning.text
+
+
+def test_wrong_recovery_codes_count_the_same_way(frozen_clock, app, customer_with_2fa):
+    codes = twofactor.regenerate_recovery_codes(customer_with_2fa)
+    db.session.flush()
+    _wrong_rounds(app, frozen_clock, customer_with_2fa, 2, code="abcde-fghjk")
+    client = app.test_client()
+    _password_step(client, customer_with_2fa, 7)
+    assert location(_code_step(client, codes[0], 7)) == "/login"
+    assert not signed_in(client)
+    assert twofactor.remaining_recovery_codes(customer_with_2fa) == len(codes)
+
+
+def test_the_account_lock_ends_after_an_hour(frozen_clock, app, customer_with_2fa):
+    _wrong_rounds(app, frozen_clock, customer_with_2fa, 2)
+    frozen_clock.advance(ACCOUNT_FAILURE_WINDOW + timedelta(seconds=1))
+    client = app.test_client()
+    _password_step(client, customer_with_2fa, 8)
+    assert location(_code_step(client, totp_code(customer_with_2fa), 8)) == "/"
+    assert signed_in(client)
+
+
+def test_a_password_reset_by_the_owner_ends_the_lock(frozen_clock, app, customer_with_2fa):
+    _wrong_rounds(app, frozen_clock, customer_with_2fa, 2)
+    frozen_clock.advance(timedelta(minutes=1))
+    audit.record("password_reset.completed", actor=customer_with_2fa, subject=customer_with_2fa)
+    db.session.flush()
+    frozen_clock.advance(timedelta(minutes=1))
+    client = app.test_client()
+    _password_step(client, customer_with_2fa, 8)
+    assert location(_code_step(client, totp_code(customer_with_2fa), 8)) == "/"
+
+
+def test_the_second_step_is_rate_limited_per_client_address(app, make_account):
+    """Many accounts from one address: the route's own limit stops the guessing."""
+    statuses = []
+    for _ in range(3):
+        account = make_account("member")
+        enable_twofactor(account)
+        db.session.flush()
+        client = app.test_client()
+        _password_step(client, account, 50)
+        for _ in range(4):
+            statuses.append(_code_step(client, wrong_code(), 50).status_code)
+    assert 429 in statuses
+    assert statuses.index(429) == ratelimit_allowed()
+
+
+def ratelimit_allowed() -> int:
+    return min(item.amount for item in parse_many(ratelimit.SECOND_FACTOR_PER_ADDRESS))

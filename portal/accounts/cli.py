@@ -2,7 +2,8 @@ import sys
 
 import click
 
-from portal.accounts import service
+from portal import transaction
+from portal.accounts import service, twofactor
 from portal.accounts.models import AccountKind, CompanyRole, StaffRole
 from portal.commands import CLI_ACTOR, PortalGroup, fail
 from portal.companies.service import company_or_refuse
@@ -47,3 +48,23 @@ def add(email, company_id, role, staff, name, is_function, password_stdin):
     if password is None:
         service.send_invitation(account, actor_label=CLI_ACTOR)
     click.echo(account.id)
+
+
+@user_cli.command("reencrypt-secrets")
+def reencrypt_secrets():
+    """Re-seal the TOTP secrets under the current secret key, after a change of the key.
+
+    Reads the former secret key from standard input (one line). Prints how many secrets were
+    re-sealed; exits non-zero when some open with neither key (reset their second factor).
+    """
+    former = sys.stdin.readline().rstrip("\r\n")
+    if not former:
+        fail("no former secret key on standard input")
+    with transaction.step():  # what could be re-sealed stays so, whatever is said below
+        resealed, current, unreadable = twofactor.reseal_all(former.encode())
+    click.echo(f"{resealed} re-encrypted, {current} already current")
+    if unreadable:
+        fail(
+            f"{unreadable} secrets open with neither the current nor the former key:"
+            " a staff admin must reset their second factor"
+        )

@@ -4,8 +4,9 @@ from wtforms import EmailField, PasswordField, SelectField, StringField, TelFiel
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from portal import phone
-from portal.accounts import passwords, service
+from portal.accounts import passwords
 from portal.accounts.models import Account
+from portal.accounts.names import valid_name
 from portal.emails import EMAIL_MAX_LENGTH, normalize_email
 from portal.forms import PortalForm
 from portal.i18n import language_choices
@@ -22,7 +23,7 @@ def valid_address(field) -> str:
 
 
 class ProfileForm(PortalForm):
-    name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
+    name = StringField(_l("Name"), validators=[valid_name])
     phone = TelField(
         _l("Phone"),
         validators=[Optional(), Length(max=40)],
@@ -116,13 +117,20 @@ class EmailChangeForm(_ChecksCurrentPassword, PortalForm):
         self.normalized_email: str | None = None
 
     def validate_email(self, field):
+        # Whether another account has the address is not the form's business: the answer is
+        # the same either way (see accounts.views.change_email).
         address = valid_address(field)
         if address == self._account.email:
             raise ValidationError(_l("This is already the address of your account."))
-        other = service.find_by_email(address)
-        if other is not None and other.id != self._account.id:
-            raise ValidationError(_l("Another account uses this address. Choose another one."))
         self.normalized_email = address
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        if self.wrong_current_password:
+            # A wrong password is all the page says: nothing about the address before it.
+            self.email.errors = []
+            self.normalized_email = None
+        return valid
 
 
 # Longer than any code with spaces or dashes typed in; anything longer is a mistake.

@@ -11,6 +11,7 @@ from portal import clock
 from portal.companies.models import Company
 from portal.db import db, enum_column
 from portal.i18n import lazy_gettext as _l
+from portal.sealing import SealedString
 
 
 class AccountKind(enum.StrEnum):
@@ -58,6 +59,8 @@ class Account(db.Model):
     staff_role: Mapped[StaffRole | None] = mapped_column(enum_column(StaffRole))
     language: Mapped[str] = mapped_column(sa.String(5), default="sv")
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Set when a staff admin resets a customer's second factor: the next sign-in enrols again.
+    twofactor_reenrol: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_dt: Mapped[datetime] = mapped_column(default=clock.now)
     last_login_dt: Mapped[datetime | None]
 
@@ -155,6 +158,9 @@ class AccountToken(db.Model):
         return self.used_dt is None and self.cancelled_dt is None and clock.now() < self.expires_dt
 
 
+TOTP_SECRET_PURPOSE = "twofactor_secret"  # noqa: S105 (a sealing purpose, not a secret)
+
+
 class TwoFactorSecret(db.Model):
     """An account's TOTP secret; two-factor is on once the secret is confirmed with a code."""
 
@@ -164,7 +170,8 @@ class TwoFactorSecret(db.Model):
     account_id: Mapped[int] = mapped_column(
         sa.ForeignKey("accounts.id", ondelete="CASCADE"), unique=True
     )
-    secret: Mapped[str] = mapped_column(sa.String(64))
+    # Sealed at rest (portal.sealing); None in Python when the current secret key cannot open it.
+    secret: Mapped[str | None] = mapped_column(SealedString(TOTP_SECRET_PURPOSE), nullable=False)
     created_dt: Mapped[datetime] = mapped_column(default=clock.now)
     confirmed_dt: Mapped[datetime | None]
     # The time step of the last accepted code: codes of this step or earlier are refused.

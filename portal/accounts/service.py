@@ -4,7 +4,7 @@ accounts, and which account manages a company's licenses."""
 import sqlalchemy as sa
 
 from portal import access, audit, mail
-from portal.accounts import passwords, tokens
+from portal.accounts import names, passwords, sessions, tokens
 from portal.accounts.models import (
     Account,
     AccountKind,
@@ -46,6 +46,7 @@ def add_account(
     actor_label: str | None = None,
 ) -> Account:
     address = normalize_email(email)
+    name = names.clean_name(name)
     if (company is None) == (staff_role is None):
         raise Refusal(_l("An account belongs either to a company or to the staff."))
     if company is not None and company_role is None:
@@ -66,7 +67,7 @@ def add_account(
         company_role=company_role,
         staff_role=staff_role,
         kind=kind,
-        name=(name or "").strip() or None,
+        name=name,
         password_hash=passwords.hash_password(password) if password is not None else None,
     )
     db.session.add(account)
@@ -80,6 +81,22 @@ def add_account(
         details={"role": str(company_role or staff_role), "kind": str(kind)},
     )
     return account
+
+
+def end_access(account: Account, *, reason: str) -> None:
+    """A deactivated or removed account can use nothing any more: its sessions end and every
+    open link mailed for it (invitation, password reset, email change, manager confirmation)
+    stops working. Reactivation brings none of them back."""
+    sessions.revoke_all(account, reason=reason)
+    tokens.cancel_all_open(account)
+
+
+def update_profile(account: Account, *, name: str | None, phone: str | None, language: str):
+    """The person's own details; the name by the one rule (`names.clean_name`)."""
+    account.name = names.clean_name(name)
+    account.phone = phone
+    account.language = language
+    audit.record("account.profile_updated", subject=account)
 
 
 def authenticate(email: str, password: str) -> Account | None:

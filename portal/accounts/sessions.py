@@ -38,13 +38,18 @@ def signed_in_account() -> Account | None:
     return record.account if record is not None else None
 
 
+def may_remember(account: Account) -> bool:
+    """Staff see every company's data: their sessions never outlive the idle timeout."""
+    return not account.is_staff
+
+
 def is_live(record: LoginSession) -> bool:
     now = clock.now()
     if record.revoked_dt is not None or now >= record.expires_dt:
         return False
     if not record.account.is_active:
         return False
-    if record.remember:
+    if record.remember and may_remember(record.account):
         return True
     idle = timedelta(minutes=current_app.config["PORTAL_SESSION_IDLE_MINUTES"])
     return now - record.last_seen_dt < idle

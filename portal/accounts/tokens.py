@@ -105,6 +105,21 @@ def cancel_open(account, purpose: TokenPurpose) -> None:
     )
 
 
+def cancel_all_open(account) -> int:
+    """Every link mailed for the account stops working (deactivation, removal); how many."""
+    result = db.session.execute(
+        sa.update(AccountToken)
+        .where(
+            AccountToken.account_id == account.id,
+            AccountToken.used_dt.is_(None),
+            AccountToken.cancelled_dt.is_(None),
+        )
+        .values(cancelled_dt=clock.now())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
 def latest_open(account, purpose: TokenPurpose) -> AccountToken | None:
     """The newest token of this purpose that is neither used nor cancelled (maybe expired)."""
     return db.session.scalar(

@@ -1,6 +1,9 @@
 """Two-factor authentication with TOTP (RFC 6238) and single-use recovery codes.
 
-Staff accounts must use it; customers may turn it on. A code is accepted within one time step
+Staff accounts must use it; customers may turn it on. The TOTP secret is sealed at rest
+(`portal.sealing`, under a key derived from the secret key; `reseal_all` after a change of the
+key). A staff admin can reset someone's lost second factor (`reset`): the next sign-in enrols
+again, for a customer too. A code is accepted within one time step
 either side of now, and never twice: the step of the last accepted code is stored, and only a
 later step is accepted afterwards. Recovery codes are stored as SHA-256 hashes (they are random,
 so a slow hash adds nothing) and each works once.
@@ -17,13 +20,15 @@ from datetime import datetime
 import pyotp
 import sqlalchemy as sa
 
-from portal import audit, clock, mail
-from portal.accounts.models import Account, RecoveryCode, TwoFactorSecret
+from portal import audit, clock, mail, sealing
+from portal.accounts import sessions
+from portal.accounts.models import TOTP_SECRET_PURPOSE, Account, RecoveryCode, TwoFactorSecret
 from portal.db import db
 from portal.i18n import lazy_gettext as _l
 from portal.refusals import Refusal
 
 ISSUER = "Kundportalen"
+SEALED_PURPOSE = TOTP_SECRET_PURPOSE
 VALID_WINDOW = 1  # time steps accepted either side of the current one
 RECOVERY_CODE_COUNT = 10
 RECOVERY_CODE_LENGTH = 10
@@ -49,8 +54,9 @@ def is_enabled(account: Account) -> bool:
 
 
 def is_required(account: Account) -> bool:
-    """Staff see every company's data: they cannot sign in without a second factor."""
-    return account.is_staff
+    """Staff see every company's data: they cannot sign in without a second factor. A customer
+    whose second factor a staff admin reset must enrol again before signing in."""
+    return account.is_staff or account.twofactor_reenrol
 
 
 def enabled_since(account: Account) -> datetime | None:
@@ -100,6 +106,9 @@ def start_enrolment(account: Account) -> TwoFactorSecret:
         record = TwoFactorSecret(account_id=account.id, secret=pyotp.random_base32())
         db.session.add(record)
         db.session.flush()
+    elif record.secret is None:  # sealed under a former secret key: start afresh
+        record.secret = pyotp.random_base32()
+        db.session.flush()
     return record
 
 
@@ -114,6 +123,7 @@ def confirm_enrolment(account: Account, code: str | None) -> list[str] | None:
     if not _accept_code(record, code):
         return None
     record.confirmed_dt = clock.now()
+    account.twofactor_reenrol = False
     codes = _new_recovery_codes(account)
     audit.record("2fa.enrolled", actor=account, subject=account)
     _notify(account, "enrolled")
@@ -131,6 +141,47 @@ def disable(account: Account, *, actor=None) -> None:
     _delete_all(account)
     audit.record("2fa.disabled", actor=actor or account, subject=account)
     _notify(account, "disabled")
+
+
+def reset(account: Account, *, actor: Account, reason: str) -> None:
+    """A staff admin resets someone's lost second factor (staff or customer): the secret and
+    the recovery codes are forgotten, every session ends, and the next sign-in enrols again."""
+    if actor.id == account.id:
+        raise Refusal(
+            _l("Your own second factor is changed on your own account pages."), code="self"
+        )
+    if secret_record(account) is None:
+        raise Refusal(_l("Two-factor authentication is not on."), code="twofactor_off")
+    _delete_all(account)
+    if not account.is_staff:
+        account.twofactor_reenrol = True
+    sessions.revoke_all(account, reason="second factor reset")
+    audit.record("2fa.reset", actor=actor, subject=account, reason=reason)
+    _notify(account, "reset")
+
+
+_SEALED_SECRETS = sa.text("SELECT id, secret FROM twofactor_secrets ORDER BY id")
+_RESEAL = sa.text("UPDATE twofactor_secrets SET secret = :secret WHERE id = :id")
+
+
+def reseal_all(former_secret: bytes) -> tuple[int, int, int]:
+    """Re-seal every TOTP secret under the current secret key, opening with `former_secret`
+    what the current key cannot: (re-sealed, already current, opened by neither)."""
+    # The sealed text as stored, past the column type that would open it.
+    rows = db.session.execute(_SEALED_SECRETS).all()
+    resealed = current = unreadable = 0
+    for row_id, sealed in rows:
+        try:
+            value = sealing.reseal(sealed, TOTP_SECRET_PURPOSE, former_secret=former_secret)
+        except sealing.Unsealable:
+            unreadable += 1
+            continue
+        if value is None:
+            current += 1
+            continue
+        db.session.execute(_RESEAL, {"id": row_id, "secret": value})
+        resealed += 1
+    return resealed, current, unreadable
 
 
 def _notify(account: Account, change: str) -> None:
@@ -166,7 +217,7 @@ def verify(account: Account, code: str | None) -> bool:
 
 def _accept_code(record: TwoFactorSecret, code: str | None) -> bool:
     code = normalize(code)
-    if _TOTP_PATTERN.fullmatch(code) is None:
+    if _TOTP_PATTERN.fullmatch(code) is None or record.secret is None:
         return False
     totp = pyotp.TOTP(record.secret)
     current = totp.timecode(clock.now())

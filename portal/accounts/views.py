@@ -58,10 +58,12 @@ def overview():
         }
     )
     if form.validate_on_submit():
-        account.name = (form.name.data or "").strip() or None
-        account.phone = phone.to_e164(form.phone.data) if form.phone.data else None
-        account.language = form.language.data
-        audit.record("account.profile_updated", subject=account)
+        service.update_profile(
+            account,
+            name=form.name.data,
+            phone=phone.to_e164(form.phone.data) if form.phone.data else None,
+            language=form.language.data,
+        )
         flash(_("Your details are saved."), "success")
         response = redirect(url_for(".overview"))
         response.delete_cookie(LANGUAGE_COOKIE)  # the chosen language now follows the account
@@ -155,15 +157,33 @@ def change_email():
     if form.validate_on_submit():
         new_address = form.normalized_email
         token = tokens.issue(account, TokenPurpose.EMAIL_CHANGE, payload={"email": new_address})
-        mail.queue(
-            new_address,
-            "portal/accounts/mail/email_change",
-            language=account.language,
-            account=account,
-            link=mail.Secret(external_url("portal.accounts.confirm_email", token=token)),
-            hours=tokens.lifetime_hours(TokenPurpose.EMAIL_CHANGE),
-        )
-        audit.record("email_change.requested", subject=account)
+        other = service.find_by_email(new_address)
+        if other is None:
+            mail.queue(
+                new_address,
+                "portal/accounts/mail/email_change",
+                language=account.language,
+                account=account,
+                link=mail.Secret(external_url("portal.accounts.confirm_email", token=token)),
+                hours=tokens.lifetime_hours(TokenPurpose.EMAIL_CHANGE),
+            )
+            audit.record("email_change.requested", subject=account)
+        else:
+            # The same answer and the same pending notice as for any address, so that the page
+            # tells nobody whose address it is; the owner of the address hears of it, with no
+            # link (the token could never be confirmed while the address is taken anyway).
+            mail.queue(
+                new_address,
+                "portal/accounts/mail/email_change_taken",
+                language=other.language,
+                when=clock.now(),
+            )
+            audit.record(
+                "email_change.refused",
+                subject=account,
+                outcome="refused",
+                details={"reason": "address has an account"},
+            )
         flash(
             _(
                 "We sent a link to %(email)s. Your address changes when you follow it.",

@@ -38,6 +38,9 @@ SENTENCES: dict[str, Sentence] = {
     "login.failed": Sentence(_l("Someone tried to sign in as %(subject)s with a wrong password.")),
     "login.second_factor_failed": Sentence(_l("%(actor)s entered a wrong two-factor code.")),
     "login.recovery_code_used": Sentence(_l("%(actor)s signed in with a recovery code.")),
+    "login.second_factor_locked": Sentence(
+        _l("Two-factor codes for %(subject)s are refused for an hour after too many wrong ones.")
+    ),
     "logout": Sentence(_l("%(actor)s signed out.")),
     "session.revoked": Sentence(
         _l("%(actor)s ended the sessions of %(subject)s."),
@@ -58,12 +61,17 @@ SENTENCES: dict[str, Sentence] = {
         failed=_l("%(actor)s gave a wrong password when changing the email address."),
     ),
     "email_change.completed": Sentence(_l("%(actor)s confirmed their new email address.")),
+    # Staff only (audit.STAFF_ONLY_ACTIONS): the company's own log never shows it.
+    "email_change.refused": Sentence(
+        _l("%(actor)s asked to change their email address to one that has an account.")
+    ),
     "2fa.enrolled": Sentence(_l("%(actor)s turned on two-factor authentication.")),
     "2fa.disabled": Sentence(
         _l("%(actor)s turned off two-factor authentication for %(subject)s."),
         self_done=_l("%(actor)s turned off two-factor authentication."),
     ),
     "2fa.recovery_codes_regenerated": Sentence(_l("%(actor)s made new recovery codes.")),
+    "2fa.reset": Sentence(_l("%(actor)s reset the two-factor authentication of %(subject)s.")),
     "access.refused": Sentence(_l("%(actor)s was refused a page they may not use.")),
     # Users and invitations
     "account.created": Sentence(_l("%(actor)s created the account of %(subject)s.")),

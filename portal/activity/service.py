@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from portal.accounts.models import Account
-from portal.audit import AuditEvent
+from portal.audit import AuditEvent, readable_by_customer
 from portal.contacts.disclosures import readable_by_the_company
 from portal.db import db
 from portal.i18n import lazy_gettext as _l
@@ -64,13 +64,20 @@ def person_condition(account_id: int) -> sa.ColumnElement[bool]:
 
 
 def activity_query(
-    company_id: int, *, kind: str | None = None, person_id: int | None = None
+    company_id: int,
+    *,
+    kind: str | None = None,
+    person_id: int | None = None,
+    for_customer: bool = True,
 ) -> sa.Select:
-    """The company's events, newest first (every reader of the activity log asks this), less
-    those about a disclosure that is still confidential."""
-    query = sa.select(AuditEvent).where(
-        AuditEvent.company_id == company_id, readable_by_the_company()
-    )
+    """The company's events, newest first (every reader of the activity log asks this).
+
+    The company's own people never read the staff-only events (`audit.STAFF_ONLY_ACTIONS`) nor
+    those about a disclosure that is still confidential; staff ask with `for_customer=False`.
+    """
+    query = sa.select(AuditEvent).where(AuditEvent.company_id == company_id)
+    if for_customer:
+        query = query.where(readable_by_customer(), readable_by_the_company())
     if kind in KINDS:
         query = query.where(kind_condition(kind))
     if person_id is not None:
@@ -100,8 +107,10 @@ class ActivityFilter:
         values = {"kind": self.kind, "person": self.person_id}
         return {name: value for name, value in values.items() if value is not None}
 
-    def query(self, company_id: int) -> sa.Select:
-        return activity_query(company_id, kind=self.kind, person_id=self.person_id)
+    def query(self, company_id: int, *, for_customer: bool = True) -> sa.Select:
+        return activity_query(
+            company_id, kind=self.kind, person_id=self.person_id, for_customer=for_customer
+        )
 
 
 def people_of(company_id: int) -> dict[int, str]:

@@ -25,21 +25,28 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 @access.COMPANY_ADMIN
 def company():
-    return _render_log(current_user.company, "portal.activity.company", can_export=True)
+    return _render_log(
+        current_user.company, "portal.activity.company", can_export=True, for_customer=True
+    )
 
 
 @access.STAFF
 def staff_company(company_id: int):
     company = db.get_or_404(Company, company_id)
-    return _render_log(company, "portal.activity.staff_company", can_export=False)
+    return _render_log(
+        company, "portal.activity.staff_company", can_export=False, for_customer=False
+    )
 
 
-def _render_log(company: Company, endpoint: str, *, can_export: bool):
+def _render_log(company: Company, endpoint: str, *, can_export: bool, for_customer: bool):
     people = people_of(company.id)
     chosen = ActivityFilter.from_args(request.args, people)
     page = max(request.args.get("page", 1, type=db_int), 1)
     events = db.paginate(
-        chosen.query(company.id), page=page, per_page=ACTIVITY_PAGE_SIZE, error_out=False
+        chosen.query(company.id, for_customer=for_customer),
+        page=page,
+        per_page=ACTIVITY_PAGE_SIZE,
+        error_out=False,
     )
     url_values = {"company_id": company.id} if endpoint.endswith("staff_company") else {}
     return render_template(

@@ -15,6 +15,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from wtforms.widgets import HiddenInput
 
 from portal.accounts.models import AccountKind
+from portal.accounts.names import valid_name
 from portal.contacts import consent, service
 from portal.contacts.disclosures import RECIPIENT_KIND_LABELS
 from portal.contacts.models import ContactRole, RecipientKind
@@ -58,7 +59,7 @@ class ContactForm(PortalForm):
     )
     name = StringField(
         _l("Name"),
-        validators=[Length(max=200), printable],
+        validators=[valid_name],
         filters=[strip],
         description=_l("Required for a person; a function address may go without one."),
         render_kw={"autocomplete": "off"},
@@ -157,7 +158,7 @@ class ReplaceForm(PortalForm):
     )
     name = StringField(
         _l("Name of the function (optional)"),
-        validators=[Length(max=200), printable],
+        validators=[valid_name],
         filters=[strip],
         description=_l("For example: License desk."),
     )

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from portal import audit, phone
+from portal.accounts import names
 from portal.accounts.models import Account, AccountKind
 from portal.contacts.models import Contact, ContactRole
 from portal.db import db
@@ -93,6 +94,7 @@ ACCOUNTING_RECORD = _l(
 
 
 def _check(company_id: int, data: ContactData, exclude_id: int | None) -> None:
+    names.clean_name(data.name)  # the one rule of names, also for a contact's
     problem = name_problem(data.kind, data.name)
     if problem:
         raise Refusal(problem, field="name")
@@ -104,7 +106,7 @@ def _apply(contact: Contact, data: ContactData) -> list[str]:
     """Copy the data onto the contact; return the names of the fields that changed."""
     values = {
         "kind": data.kind,
-        "name": (data.name or "").strip() or None,
+        "name": names.clean_name(data.name),
         "email": data.email,
         "phone_e164": data.phone_e164,
         "is_invoice_reference": ContactRole.INVOICE_REFERENCE in data.roles,
@@ -202,6 +204,7 @@ def replace_with_function_address(
     if contact.kind != AccountKind.PERSONAL:
         raise Refusal(_l("Only a personal contact can be replaced."))
     address = normalize_email(email)
+    name = names.clean_name(name)
     target = _other_with_address(contact.company_id, address, None)
     if target is not None and (target.id == contact.id or target.kind != AccountKind.FUNCTION):
         raise Refusal(
@@ -213,8 +216,8 @@ def replace_with_function_address(
     if created:
         target = Contact(company_id=contact.company_id, kind=AccountKind.FUNCTION, email=address)
         db.session.add(target)
-    if name and name.strip() and (created or not target.name):
-        target.name = name.strip()
+    if name and (created or not target.name):
+        target.name = name
     target.is_invoice_reference = target.is_invoice_reference or contact.is_invoice_reference
     target.is_contract_party = target.is_contract_party or contact.is_contract_party
     target.is_technical_contact = target.is_technical_contact or contact.is_technical_contact

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from portal import audit, clock, mail
+from portal import audit, clock, mail, ratelimit
 from portal.accounts import passwords, service, sessions, tokens
 from portal.accounts.models import (
     Account,
@@ -152,6 +152,7 @@ def designate_function_address(
         if current is not None and current.id == account.id:
             _keep_current(company, account, by, "email")
             return None
+    _count_confirmation(company, address)
     _drop_pending(company, by, keep=account)
     if account is not None and not account.is_active:
         # Left over from an earlier, unconfirmed choice of this address: chosen again.
@@ -191,18 +192,41 @@ def designate_function_address(
         details={"kind": AccountKind.FUNCTION.value},
     )
     token = tokens.issue(account, CONFIRMATION, created_by=by, payload={"pending_id": pending.id})
+    # The mail goes to any address the admin types: it carries no text the admin chose (not
+    # even their name), only the company's registered name.
     mail.queue(
         account.email,
         "portal/licenses/mail/manager_confirmation",
         language=account.language,
         company=company,
         account=account,
-        requested_by=by,
         link=mail.Secret(external_url("portal.licenses.confirm_manager", token=token)),
         hours=CONFIRMATION_HOURS,
     )
     audit.record("manager.confirmation_sent", actor=by, subject=account, company_id=company.id)
     return pending
+
+
+def _count_confirmation(company: Company, address: str) -> None:
+    """Confirmation mails go to an address the admin types: limited per address (from any
+    company, with the invitations) and per company, refused before anything changes."""
+    spent = ratelimit.take(
+        "manager-confirmation",
+        (ratelimit.MAILS_TO_ONE_ADDRESS, ratelimit.address_key(address)),
+        (ratelimit.DESIGNATIONS_PER_COMPANY, ratelimit.company_key(company.id)),
+    )
+    if spent == 0:
+        raise Refusal(
+            _l("Too many mails have been sent to this address lately. Try again in an hour or so."),
+            field="email",
+            code="too_many_mails",
+        )
+    if spent == 1:
+        raise Refusal(
+            _l("Too many function addresses have been chosen lately. Try again in an hour or so."),
+            field="email",
+            code="too_many_designations",
+        )
 
 
 def _check_existing_address(company: Company, account: Account, by: Account | None) -> None:
@@ -378,6 +402,7 @@ def _drop_pending(company: Company, by: Account | None, *, keep: Account | None 
         # company (a mistyped address may belong to anyone). It is deactivated, not deleted,
         # so that its link still says plainly that it was replaced.
         account.is_active = False
+        service.end_access(account, reason="deactivated")
         audit.record(
             "account.deactivated",
             actor=by,

@@ -195,6 +195,5 @@ def confirm_manager(token: str):
         form=form,
         account=account,
         company=company,
-        requested_by=confirmation.pending.requested_by,
     )
     return html

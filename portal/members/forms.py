@@ -1,8 +1,9 @@
 from wtforms import EmailField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, ValidationError
 
 from portal.accounts.models import CompanyRole
+from portal.accounts.names import valid_name
 from portal.emails import EMAIL_MAX_LENGTH, normalize_email
 from portal.forms import PortalForm
 from portal.i18n import lazy_gettext as _l
@@ -24,7 +25,7 @@ class InviteForm(PortalForm):
     )
     name = StringField(
         _l("Name"),
-        validators=[Optional(), Length(max=200)],
+        validators=[valid_name],
         description=_l("The person's full name."),
     )
     role = SelectField(_l("Role"), choices=ROLE_CHOICES, default=CompanyRole.MEMBER.value)

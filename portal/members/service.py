@@ -6,8 +6,8 @@ can be neither demoted, deactivated nor removed.
 
 import sqlalchemy as sa
 
-from portal import audit
-from portal.accounts import service, sessions
+from portal import audit, ratelimit
+from portal.accounts import names, service
 from portal.accounts.models import Account, AccountKind, CompanyRole
 from portal.accounts.pseudonyms import pseudonymise_account
 from portal.db import db
@@ -19,6 +19,29 @@ ALREADY_IN_COMPANY = _l("This address already has an account in your company.")
 LAST_ADMIN = _l("The company must keep at least one active admin.")
 NOT_YOURSELF = _l("You cannot do this to your own account.")
 NOT_INVITED = _l("This person has already accepted the invitation.")
+TOO_MANY_TO_ADDRESS = _l(
+    "Too many mails have been sent to this address lately. Try again in an hour or so."
+)
+TOO_MANY_INVITATIONS = _l(
+    "Your company has sent too many invitations lately. Try again in an hour or so."
+)
+
+
+def _count_invitation(admin: Account, address: str) -> None:
+    """Invitations and resends, per address and per company; refused before anything changes.
+
+    An address that has an account elsewhere counts like any other, so that the limits tell
+    nothing about it either.
+    """
+    spent = ratelimit.take(
+        "invitation",
+        (ratelimit.MAILS_TO_ONE_ADDRESS, ratelimit.address_key(address)),
+        (ratelimit.INVITATIONS_PER_COMPANY, ratelimit.company_key(admin.company_id)),
+    )
+    if spent == 0:
+        raise Refusal(TOO_MANY_TO_ADDRESS, field="email", code="too_many_mails")
+    if spent == 1:
+        raise Refusal(TOO_MANY_INVITATIONS, field="email", code="too_many_invitations")
 
 
 def company_accounts(company_id: int) -> list[Account]:
@@ -44,13 +67,16 @@ def is_invited(account: Account) -> bool:
 
 def invite(admin: Account, email: str, *, name: str | None, role: CompanyRole) -> Account | None:
     """Create an account and mail the invitation. Returns None, silently, for an address that
-    belongs to another company or to staff: the admin must not learn who has an account.
+    belongs to another company or to staff: the admin must not learn who has an account (the
+    refusal's event is one of audit.STAFF_ONLY_ACTIONS, out of the company's activity log).
     """
     address = normalize_email(email)
+    name = names.clean_name(name)
     existing = service.find_by_email(address)
+    if existing is not None and existing.company_id == admin.company_id:
+        raise Refusal(ALREADY_IN_COMPANY, field="email", code="member_exists")
+    _count_invitation(admin, address)
     if existing is not None:
-        if existing.company_id == admin.company_id:
-            raise Refusal(ALREADY_IN_COMPANY, field="email", code="member_exists")
         audit.record(
             "invitation.refused",
             actor=admin,
@@ -74,6 +100,7 @@ def invite(admin: Account, email: str, *, name: str | None, role: CompanyRole) -
 def resend_invitation(admin: Account, account: Account) -> None:
     if not is_invited(account):
         raise Refusal(NOT_INVITED, code="not_invited")
+    _count_invitation(admin, account.email)
     service.send_invitation(account, invited_by=admin)
 
 
@@ -125,7 +152,7 @@ def deactivate(admin: Account, account: Account) -> None:
     if _is_last_admin(account):
         raise Refusal(LAST_ADMIN, code="last_admin")
     account.is_active = False
-    sessions.revoke_all(account, reason="deactivated")
+    service.end_access(account, reason="deactivated")
     audit.record("account.deactivated", actor=admin, subject=account)
 
 
@@ -140,6 +167,7 @@ def remove(admin: Account, account: Account) -> None:
     if _is_last_admin(account):
         raise Refusal(LAST_ADMIN, code="last_admin")
     audit.record("account.removed", actor=admin, subject=account)
+    service.end_access(account, reason="removed")
     _delete(account)
 
 

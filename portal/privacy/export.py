@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from portal import clock
 from portal.accounts.models import Account, LoginSession
-from portal.audit import AuditEvent
+from portal.audit import AuditEvent, readable_by_customer
 from portal.contacts import consent
 from portal.contacts.disclosures import disclosures_about_person, readable_by_the_company
 from portal.contacts.models import Contact
@@ -138,7 +138,7 @@ def _audit_events(account: Account) -> list[dict[str, Any]]:
     as_them = AuditEvent.acting_as_account_id == account.id
     events = db.session.scalars(
         sa.select(AuditEvent)
-        .where(sa.or_(about, by, as_them), readable_by_the_company())
+        .where(sa.or_(about, by, as_them), readable_by_customer(), readable_by_the_company())
         .order_by(AuditEvent.occurred_dt.desc(), AuditEvent.id.desc())
     )
     own_email = account.email.lower()

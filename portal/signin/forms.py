@@ -20,7 +20,10 @@ class LoginForm(PortalForm):
         validators=[DataRequired(_l("Enter your password.")), Length(max=1024)],
         render_kw={"autocomplete": "current-password"},
     )
-    remember = BooleanField(_l("Keep me signed in for 30 days on this device"))
+    remember = BooleanField(
+        _l("Keep me signed in for 30 days on this device"),
+        description=_l("Vendor staff accounts are always signed out after a while."),
+    )
 
 
 class ForgotPasswordForm(PortalForm):

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask import current_app, flash, request, session
 from flask_login import LoginManager, login_user, logout_user
 
-from portal import audit, clock
+from portal import audit, clock, mail
 from portal.accounts import sessions
 from portal.accounts.models import Account, LoginSession
 from portal.audit import AuditEvent
@@ -24,6 +24,7 @@ from portal.http import safe_next_url
 from portal.i18n import gettext as _
 from portal.impersonation import service as impersonation
 from portal.impersonation.models import EndReason, Impersonation
+from portal.urls import external_url
 
 LAST_SEEN_RESOLUTION = timedelta(seconds=60)
 
@@ -43,7 +44,12 @@ def init_app(app) -> None:
 
 
 def start_session(account: Account, *, remember: bool = False) -> LoginSession:
-    """Sign the account in with a fresh session key (never one from before the login)."""
+    """Sign the account in with a fresh session key (never one from before the login).
+
+    "Remember me" is for customers: a staff session always has the idle and absolute limits,
+    whatever the form said (`sessions.may_remember`).
+    """
+    remember = remember and sessions.may_remember(account)
     session.clear()
     key = secrets.token_urlsafe(32)
     now = clock.now()
@@ -130,8 +136,17 @@ def load_account(key: str) -> Account | None:
 
 PENDING_KEY = "twofactor_pending"
 PENDING_LIFETIME = timedelta(minutes=5)
+# Wrong codes (TOTP or recovery) in one sign-in attempt before the password is asked again.
 MAX_FAILURES = 5
+# Wrong codes of one account across every sign-in attempt, from any address, within the window:
+# the password is known to someone, so the second factor refuses even the right code for the
+# rest of the window, and the owner is told. The owner's new password ends it at once.
+ACCOUNT_FAILURE_LIMIT = 10
+ACCOUNT_FAILURE_WINDOW = timedelta(hours=1)
 FAILED_ACTION = "login.second_factor_failed"
+LOCKED_ACTION = "login.second_factor_locked"
+# Events after which earlier wrong codes no longer count against the account.
+_FRESH_START_ACTIONS = ("password_reset.completed", "password.changed", "2fa.reset")
 
 
 @dataclass(frozen=True)
@@ -182,6 +197,9 @@ def pending_second_step() -> Pending | None:
     if _failures(pending) >= MAX_FAILURES:  # also when an older copy of the cookie comes back
         too_many_failures()
         return None
+    if second_factor_locked(account):
+        locked_out()
+        return None
     return pending
 
 
@@ -190,17 +208,55 @@ def too_many_failures() -> None:
     flash(_("Too many wrong codes. Enter your email address and password again."), "error")
 
 
-def _failures(pending: Pending) -> int:
+def locked_out() -> None:
+    forget_second_step()
+    flash(
+        _(
+            "Too many wrong codes for this account. Try again in an hour, or choose a new"
+            ' password with "Forgot your password?".'
+        ),
+        "error",
+    )
+
+
+def _about(account: Account):
+    return (AuditEvent.subject_type == Account.__name__, AuditEvent.subject_id == account.id)
+
+
+def _count_failures(account: Account, since: datetime) -> int:
     return db.session.scalar(
         sa.select(sa.func.count())
         .select_from(AuditEvent)
         .where(
             AuditEvent.action == FAILED_ACTION,
-            AuditEvent.subject_type == Account.__name__,
-            AuditEvent.subject_id == pending.account.id,
-            AuditEvent.occurred_dt >= pending.started,
+            *_about(account),
+            AuditEvent.occurred_dt >= since,
         )
     )
+
+
+def _failures(pending: Pending) -> int:
+    """Wrong codes in this sign-in attempt."""
+    return _count_failures(pending.account, pending.started)
+
+
+def account_failures(account: Account) -> int:
+    """Wrong codes of the account in the window, in every sign-in attempt, from anywhere; the
+    count starts again after the owner chose a new password or the second factor was reset."""
+    since = clock.now() - ACCOUNT_FAILURE_WINDOW
+    fresh_start = db.session.scalar(
+        sa.select(sa.func.max(AuditEvent.occurred_dt)).where(
+            AuditEvent.action.in_(_FRESH_START_ACTIONS),
+            *_about(account),
+            AuditEvent.outcome == "success",
+            AuditEvent.occurred_dt >= since,
+        )
+    )
+    return _count_failures(account, max(since, fresh_start) if fresh_start else since)
+
+
+def second_factor_locked(account: Account) -> bool:
+    return account_failures(account) >= ACCOUNT_FAILURE_LIMIT
 
 
 def record_wrong_code(pending: Pending, step: str) -> bool:
@@ -212,7 +268,38 @@ def record_wrong_code(pending: Pending, step: str) -> bool:
         outcome="failure",
         details={"step": step},
     )
+    failures = account_failures(pending.account)
+    if failures == ACCOUNT_FAILURE_LIMIT:
+        _lock_second_factor(pending.account, failures)
+    if failures >= ACCOUNT_FAILURE_LIMIT:
+        locked_out()
+        return True
     if _failures(pending) >= MAX_FAILURES:
         too_many_failures()
         return True
     return False
+
+
+def _lock_second_factor(account: Account, failures: int) -> None:
+    """The account's limit is reached: audited, and the owner told that the password is known."""
+    audit.record(
+        LOCKED_ACTION,
+        actor=account,
+        subject=account,
+        outcome="refused",
+        details={"failures": failures, "window_minutes": _minutes(ACCOUNT_FAILURE_WINDOW)},
+    )
+    mail.queue(
+        account.email,
+        "portal/signin/mail/second_factor_locked",
+        language=account.language,
+        account=account,
+        failures=failures,
+        minutes=_minutes(ACCOUNT_FAILURE_WINDOW),
+        when=clock.now(),
+        reset_link=external_url("portal.signin.forgot_password"),
+    )
+
+
+def _minutes(period: timedelta) -> int:
+    return int(period.total_seconds() // 60)

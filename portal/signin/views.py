@@ -82,6 +82,7 @@ def logout():
 
 
 @access.PUBLIC
+@ratelimit.second_factor_per_address
 def two_factor():
     if current_user.is_authenticated:
         return redirect(_start_page())
@@ -125,6 +126,7 @@ def two_factor():
 
 
 @access.PUBLIC
+@ratelimit.second_factor_per_address
 def two_factor_enrolment():
     """Staff without two-factor set it up here after the password step, before any session."""
     if current_user.is_authenticated:
@@ -221,6 +223,8 @@ def accept_invitation(token: str):
     if problem:
         return tokens.problem_page(problem)
     account = record.account
+    if not account.is_active:  # deactivation cancels the link; this holds for older links too
+        return tokens.problem_page(tokens.TokenProblem.CANCELLED)
     form = NewPasswordForm(email=account.email)
     if form.validate_on_submit():
         if not tokens.consume(record):

@@ -12,4 +12,9 @@ bp.add_url_rule("/accounts/<id:account_id>", view_func=views.account)
 bp.add_url_rule(
     "/accounts/<id:account_id>/impersonate", view_func=views.impersonate, methods=["POST"]
 )
+bp.add_url_rule(
+    "/accounts/<id:account_id>/two-factor/reset",
+    view_func=views.reset_two_factor,
+    methods=["POST"],
+)
 bp.add_url_rule("/impersonations", view_func=views.impersonations)

@@ -28,3 +28,17 @@ class ImpersonateForm(PortalForm):
         ),
         render_kw={"maxlength": REASON_MAX_LENGTH, "rows": 3},
     )
+
+
+class ResetTwoFactorForm(PortalForm):
+    """A staff admin resets someone's lost second factor; the reason's rule is the one of
+    "View as" (a ticket reference or a few words), checked by the view."""
+
+    reason = TextAreaField(
+        _l("Reason"),
+        description=_l(
+            "A ticket reference such as ÄRENDE-1234 or #1234, or at least 10 characters on how"
+            " you made sure it is the owner who asks."
+        ),
+        render_kw={"maxlength": REASON_MAX_LENGTH, "rows": 2},
+    )

@@ -28,7 +28,7 @@ from portal.members import service as members
 from portal.refusals import Refusal
 from portal.rendering import render_template
 from portal.staff import search as company_search
-from portal.staff.forms import ImpersonateForm, SearchForm
+from portal.staff.forms import ImpersonateForm, ResetTwoFactorForm, SearchForm
 
 RECENT_ACTIVITY = 20
 RECENT_DOWNLOADS = 10
@@ -69,7 +69,9 @@ def company(company_id: int):
         .where(Contact.company_id == company.id)
         .order_by(Contact.name, Contact.email)
     ).all()
-    events = db.session.scalars(activity_query(company.id).limit(RECENT_ACTIVITY)).all()
+    events = db.session.scalars(
+        activity_query(company.id, for_customer=False).limit(RECENT_ACTIVITY)
+    ).all()
     return render_template(
         "portal/staff/company.html",
         company=company,
@@ -117,7 +119,42 @@ def impersonate(account_id: int):
     return redirect(url_for("portal.shell.dashboard"))
 
 
-def _render_account(target: Account, form: ImpersonateForm, refusal: str | None = None):
+@access.STAFF_ADMIN
+def reset_two_factor(account_id: int):
+    """A staff admin resets a lost second factor (staff member or customer): audited, the
+    owner is told, and the next sign-in enrols again."""
+    target = db.get_or_404(Account, account_id)
+    form = ResetTwoFactorForm()
+    if not form.validate_on_submit():
+        return _render_account(target, ImpersonateForm(formdata=None), reset_form=form), 400
+    problem = impersonation.reason_problem(form.reason.data)
+    if problem:
+        form.reason.errors = [str(impersonation.PROBLEMS[problem])]
+        return _render_account(target, ImpersonateForm(formdata=None), reset_form=form)
+    try:
+        twofactor.reset(
+            target, actor=current_user._get_current_object(), reason=form.reason.data.strip()
+        )
+    except Refusal as refusal:
+        show_refusal(form, refusal)
+        return _render_account(target, ImpersonateForm(formdata=None), reset_form=form)
+    flash(
+        _(
+            "The second factor of %(name)s is reset. They are signed out and set up two-factor"
+            " authentication again at their next sign-in.",
+            name=target.display_name,
+        ),
+        "success",
+    )
+    return redirect(url_for(".account", account_id=target.id))
+
+
+def _render_account(
+    target: Account,
+    form: ImpersonateForm,
+    refusal: str | None = None,
+    reset_form: ResetTwoFactorForm | None = None,
+):
     problem = impersonation.target_problem(
         current_user._get_current_object(), target, sessions.current_record()
     )
@@ -129,6 +166,9 @@ def _render_account(target: Account, form: ImpersonateForm, refusal: str | None 
         why_not=impersonation.PROBLEMS[problem] if problem else None,
         invited=members.is_invited(target),
         twofactor_on=twofactor.is_enabled(target),
+        twofactor_set_up=twofactor.secret_record(target) is not None,
+        may_reset_twofactor=access.may_use("portal.staff.reset_two_factor", current_user),
+        reset_form=reset_form or ResetTwoFactorForm(formdata=None),
         views=impersonation.views_of_account(target.id),
         end_reason_labels=END_REASON_LABELS,
         minutes=_minutes(),
