@@ -1,15 +1,30 @@
-"""The portal mounted into a vendor's existing Flask site under /kundportal."""
+"""The portal mounted into a vendor's existing Flask site under /kundportal.
+
+Every test runs against three hosts: a bare Flask site, and a realistic one with its own
+Flask-SQLAlchemy models, Flask-Login user model and `user_loader`, Flask-Babel locale selector,
+CSRFProtect and Flask-Migrate, initialised before the portal (the portal in a database of its
+own) and after it (the portal in the host's database). The portal's tables come from its
+migrations, run as the vendor would: `flask --app HOST portal db upgrade`.
+"""
 
 import re
 
 import pytest
-from flask import Flask, render_template, request
+import sqlalchemy as sa
+from flask import Flask, g, render_template, render_template_string, request
+from flask_babel import Babel
+from flask_babel import gettext as host_gettext
+from flask_login import LoginManager, UserMixin, current_user, login_required, login_user
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect, generate_csrf
 
 from portal import Portal
 from portal.accounts import service as accounts
 from portal.accounts.models import CompanyRole
 from portal.companies import service as companies
 from portal.db import db
+from portal.extension import MOUNTED_VERSION_TABLE
 from tests.factories import CSRF_PATTERN, PASSWORD
 
 PREFIX = "/kundportal"
@@ -17,13 +32,22 @@ HOST_BASE = (
     "<!doctype html><title>Leverantören</title><p>HOST LAYOUT</p>{% block content %}{% endblock %}"
 )
 URL_ATTRIBUTE = re.compile(r'\b(?:href|src|action)="([^"]*)"')
+PORTAL_HEADERS = (
+    "Content-Security-Policy",
+    "X-Frame-Options",
+    "X-Content-Type-Options",
+    "Referrer-Policy",
+    "Cross-Origin-Opener-Policy",
+)
+# What the portal's layout gets from its context processors; a host template must see none.
+PORTAL_CONTEXT = ("current_language", "language_names", "current_impersonation", "nav_items")
+HOST_PASSWORD = "the vendor's own password"
+HOSTS = ("bare", "full-before", "full-after")
 
 pytestmark = pytest.mark.no_transaction
 
 
-@pytest.fixture
-def host(tmp_path, app_config):
-    """The vendor's site: its own `/`, templates (with a base.html) and static files."""
+def _vendor_site(tmp_path, app_config) -> Flask:
     (tmp_path / "templates").mkdir()
     (tmp_path / "templates" / "base.html").write_text(HOST_BASE)
     (tmp_path / "templates" / "home.html").write_text(
@@ -31,7 +55,6 @@ def host(tmp_path, app_config):
     )
     (tmp_path / "static").mkdir()
     (tmp_path / "static" / "site.css").write_text("body { color: #333; }")
-
     site = Flask("vendor_site", root_path=str(tmp_path), instance_path=str(tmp_path / "instance"))
     site.config.update(
         SECRET_KEY="the vendor site's own key",
@@ -49,13 +72,133 @@ def host(tmp_path, app_config):
     def contact():
         return f"thanks {request.form.get('name', '')}"
 
+    @site.get("/context")
+    def context():
+        names = ",".join(PORTAL_CONTEXT)
+        return render_template_string(
+            "{% for name in '" + names + "'.split(',') %}"
+            "{% if name in self._TemplateReference__context %}{{ name }} {% endif %}{% endfor %}"
+        )
+
+    return site
+
+
+class HostExtensions:
+    """The vendor's own extensions and models, as a realistic Flask site has them."""
+
+    def __init__(self, site: Flask):
+        self.db = SQLAlchemy()
+        self.login = LoginManager()
+        self.babel = Babel()
+        self.csrf = CSRFProtect()
+        self.migrate = Migrate()
+        host_db = self.db
+
+        class HostUser(UserMixin, host_db.Model):
+            __tablename__ = "host_users"
+            id = sa.Column(sa.Integer, primary_key=True)
+            name = sa.Column(sa.String(80), unique=True, nullable=False)
+            password = sa.Column(sa.String(80), nullable=False)
+
+        self.User = HostUser
+        self.loaded_ids: list[str] = []
+
+        @self.login.user_loader
+        def load_host_user(user_id):
+            self.loaded_ids.append(user_id)
+            return host_db.session.get(HostUser, int(user_id)) if user_id.isdigit() else None
+
+        @site.route("/login", methods=["GET", "POST"])
+        def host_login():
+            if request.method == "GET":
+                return f"<form><input name=csrf_token value={generate_csrf()}></form>"
+            user = host_db.session.scalar(
+                sa.select(HostUser).where(HostUser.name == request.form["name"])
+            )
+            if user is None or user.password != request.form["password"]:
+                return "no", 401
+            login_user(user)
+            return "signed in"
+
+        @site.get("/me")
+        @login_required
+        def me():
+            return f"{current_user.name} {host_gettext('Hello')}"
+
+        @site.before_request
+        def host_hook():
+            g.host_hook_ran = True
+
+        site.config["BABEL_DEFAULT_LOCALE"] = "en"
+
+    def init_app(self, site: Flask) -> None:
+        self.db.init_app(site)
+        self.login.init_app(site)
+        self.babel.init_app(site, locale_selector=_host_locale)
+        self.csrf.init_app(site)
+        self.migrate.init_app(site, self.db)
+
+
+def _host_locale():
+    """The host's own choice: `?hl=` first, then the browser among the host's languages."""
+    return request.args.get("hl") or request.accept_languages.best_match(["en", "sv", "de"])
+
+
+@pytest.fixture(params=HOSTS)
+def host(request, tmp_path, app_config):
+    """The vendor's site: its own `/`, templates (with a base.html) and static files."""
+    site = _vendor_site(tmp_path, app_config)
+    site.host_kind = request.param
+    extensions = None
+    if request.param != "bare":
+        extensions = HostExtensions(site)
+    if request.param == "full-before":
+        # The portal in a database of its own.
+        site.config["PORTAL_DATABASE_URL"] = f"sqlite:///{tmp_path / 'portal.sqlite3'}"
+        extensions.init_app(site)
     Portal().init_app(site, url_prefix=PREFIX)
-    with site.app_context():
-        db.create_all()
+    if request.param == "full-after":
+        extensions.init_app(site)  # the portal in the host's database
+    site.host_extensions = extensions
+
+    result = site.test_cli_runner().invoke(args=["portal", "db", "upgrade"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    if extensions is not None:
+        with site.app_context():
+            extensions.db.create_all()
+            extensions.db.session.add(extensions.User(name="vendor-admin", password=HOST_PASSWORD))
+            extensions.db.session.commit()
     yield site
     with site.app_context():
         db.session.remove()
         db.engine.dispose()
+        if extensions is not None:
+            extensions.db.session.remove()
+            extensions.db.engine.dispose()
+
+
+@pytest.fixture
+def full_host(host):
+    if host.host_extensions is None:
+        pytest.skip("the bare host has no extensions of its own")
+    return host
+
+
+def _host_sign_in(client) -> None:
+    token = client.get("/login").get_data(as_text=True).split("value=")[1].split(">")[0]
+    response = client.post(
+        "/login", data={"name": "vendor-admin", "password": HOST_PASSWORD, "csrf_token": token}
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+
+
+def _portal_sign_in(client, email) -> None:
+    token = CSRF_PATTERN.search(client.get(f"{PREFIX}/login").get_data(as_text=True)).group(1)
+    response = client.post(
+        f"{PREFIX}/login", data={"email": email, "password": PASSWORD, "csrf_token": token}
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"{PREFIX}/"
 
 
 @pytest.fixture
@@ -88,8 +231,11 @@ def test_host_static_files_are_still_served(host):
 
 def test_host_form_keeps_its_own_csrf_rules(host):
     response = host.test_client().post("/contact", data={"name": "Per"})
-    assert response.status_code == 200
-    assert response.data == b"thanks Per"
+    if host.host_extensions is None:  # no CSRF protection of its own
+        assert response.status_code == 200
+        assert response.data == b"thanks Per"
+    else:  # the host's CSRFProtect still refuses a post without its token
+        assert response.status_code == 400
 
 
 def test_host_unknown_page_keeps_the_hosts_404(host):
@@ -134,12 +280,7 @@ def test_stranger_is_sent_to_the_prefixed_login(host):
 
 def test_login_works_through_the_prefix(host, member):
     client = host.test_client()
-    token = CSRF_PATTERN.search(client.get(f"{PREFIX}/login").get_data(as_text=True)).group(1)
-    response = client.post(
-        f"{PREFIX}/login", data={"email": member, "password": PASSWORD, "csrf_token": token}
-    )
-    assert response.status_code == 302
-    assert response.headers["Location"] == f"{PREFIX}/"
+    _portal_sign_in(client, member)
     page = client.get(f"{PREFIX}/").get_data(as_text=True)
     assert "Monterad AB" in page
     assert "Karin Ek" in page
@@ -156,13 +297,118 @@ def test_portal_pages_carry_security_headers_but_host_pages_do_not(host):
     client = host.test_client()
     policy = client.get(f"{PREFIX}/login").headers["Content-Security-Policy"]
     assert "frame-ancestors 'none'" in policy
-    assert "Content-Security-Policy" not in client.get("/").headers
+    for path in ("/", "/static/site.css", "/no-such-page"):
+        headers = client.get(path).headers
+        assert [name for name in PORTAL_HEADERS if name in headers] == [], path
 
 
-def test_portal_keeps_the_hosts_session_cookie_name(host):
-    response = host.test_client().get(f"{PREFIX}/login")
-    assert response.headers["Set-Cookie"].startswith("session=")
+def test_host_templates_see_none_of_the_portals_context(host, member):
+    client = host.test_client()
+    _portal_sign_in(client, member)
+    assert client.get("/context").get_data(as_text=True).strip() == ""
 
 
-def test_portal_commands_are_added_to_the_hosts_command_line(host):
-    assert {"company", "user", "license", "release", "demo"} <= set(host.cli.commands)
+def test_portal_has_its_own_session_cookie_under_its_prefix(host):
+    client = host.test_client()
+    cookie = client.get(f"{PREFIX}/login").headers["Set-Cookie"]
+    assert cookie.startswith("portal_session=")
+    assert "Path=/kundportal" in cookie
+    assert "portal_session" not in client.get("/").headers.get("Set-Cookie", "")
+
+
+def test_host_user_and_portal_user_stay_signed_in_in_one_browser(full_host, member):
+    client = full_host.test_client()
+    _host_sign_in(client)
+    _portal_sign_in(client, member)
+    assert client.get("/me").get_data(as_text=True).startswith("vendor-admin")
+    page = client.get(f"{PREFIX}/").get_data(as_text=True)
+    assert "Karin Ek" in page
+    assert client.get("/me").status_code == 200
+    assert client.get(f"{PREFIX}/licenses/").status_code == 200
+    # The host's user_loader never saw the portal's session key.
+    assert set(full_host.host_extensions.loaded_ids) == {"1"}
+
+
+def test_portal_sign_in_then_host_sign_in_keeps_both(full_host, member):
+    client = full_host.test_client()
+    _portal_sign_in(client, member)
+    _host_sign_in(client)
+    assert "Karin Ek" in client.get(f"{PREFIX}/").get_data(as_text=True)
+    assert client.get("/me").status_code == 200
+
+
+def test_portal_sign_out_leaves_the_host_signed_in(full_host, member):
+    client = full_host.test_client()
+    _host_sign_in(client)
+    _portal_sign_in(client, member)
+    token = CSRF_PATTERN.search(client.get(f"{PREFIX}/").get_data(as_text=True)).group(1)
+    assert client.post(f"{PREFIX}/logout", data={"csrf_token": token}).status_code == 302
+    assert client.get(f"{PREFIX}/").status_code == 302
+    assert client.get("/me").status_code == 200
+
+
+def test_portal_page_is_swedish_under_accept_language_sv(host):
+    page = host.test_client().get(f"{PREFIX}/login", headers={"Accept-Language": "sv"})
+    assert "Logga in" in page.get_data(as_text=True)
+
+
+def test_portal_follows_the_hosts_locale_selector_when_it_picks_a_portal_language(full_host):
+    client = full_host.test_client()
+    english = client.get(f"{PREFIX}/login?hl=en", headers={"Accept-Language": "sv"})
+    assert "Sign in" in english.get_data(as_text=True)
+    german = client.get(f"{PREFIX}/login?hl=de", headers={"Accept-Language": "de"})
+    assert "Logga in" in german.get_data(as_text=True)  # a language the portal lacks: Swedish
+
+
+def test_host_pages_are_translated_by_the_host_not_by_the_portal(full_host):
+    # "Hello" is in neither catalog of the host; the portal's catalog must not answer for it.
+    client = full_host.test_client()
+    _host_sign_in(client)
+    assert client.get("/me", headers={"Accept-Language": "sv"}).data == b"vendor-admin Hello"
+
+
+def test_host_routes_run_no_portal_before_request_step(host):
+    # The portal refuses NUL characters in its own URLs; the host's keep the host's rules.
+    assert host.test_client().get("/?q=%00").status_code == 200
+    assert host.test_client().get(f"{PREFIX}/login?q=%00").status_code == 400
+
+
+def test_portal_api_is_not_checked_by_the_hosts_csrf(host):
+    response = host.test_client().post(f"{PREFIX}/api/v1/activations", json={})
+    assert response.status_code != 400 or "CSRF" not in response.get_data(as_text=True)
+    assert response.is_json
+
+
+def test_portal_commands_form_one_group_beside_the_hosts_db(host):
+    assert "portal" in host.cli.commands
+    assert not {"company", "user", "license", "release", "demo"} & set(host.cli.commands)
+    portal_group = host.cli.commands["portal"]
+    assert {"db", "company", "user", "license", "release", "demo"} <= set(portal_group.commands)
+    if host.host_extensions is not None:
+        # The host's `flask db` is still its own Flask-Migrate, on its own database.
+        assert host.extensions["migrate"].db is host.host_extensions.db
+
+
+def test_portal_migrations_keep_their_own_version_table(host):
+    with host.app_context():
+        tables = set(sa.inspect(db.engine).get_table_names())
+    assert MOUNTED_VERSION_TABLE in tables
+    assert "alembic_version" not in tables
+    assert "companies" in tables
+
+
+def test_portal_company_add_runs_in_the_group(host):
+    result = host.test_cli_runner().invoke(
+        args=["portal", "company", "add", "Kommando AB", "--orgnr", "556016-0680"]
+    )
+    assert result.exit_code == 0, result.output
+
+
+def test_portal_database_is_the_hosts_or_its_own(full_host):
+    with full_host.app_context():
+        portal_url = db.engine.url.database
+        host_url = full_host.host_extensions.db.engine.url.database
+    if full_host.host_kind == "full-after":
+        assert portal_url == host_url
+    else:
+        assert portal_url != host_url
