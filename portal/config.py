@@ -40,6 +40,18 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _proxy_count(value: str) -> int:
+    number = int(value)
+    if not 0 <= number <= MAX_TRUSTED_PROXIES:
+        raise ConfigurationError(
+            f"expected a number of proxies from 0 to {MAX_TRUSTED_PROXIES}, got {value!r}"
+        )
+    return number
+
+
+MAX_TRUSTED_PROXIES = 5
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -86,6 +98,12 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         str,
         "nginx internal location, e.g. `/protected-releases/`; empty: the portal sends the files",
+    ),
+    Setting(
+        "PORTAL_TRUSTED_PROXIES",
+        0,
+        _proxy_count,
+        "how many proxies in front of a standalone portal set X-Forwarded-For/-Proto/-Host",
     ),
     Setting("PORTAL_SESSION_IDLE_MINUTES", 30, _positive_int, "idle sign-out"),
     Setting("PORTAL_SESSION_ABSOLUTE_HOURS", 12, _positive_int, "absolute sign-out"),
@@ -237,6 +255,11 @@ def apply_settings(config: dict[str, Any], instance_path: str, *, own_app: bool)
 
     if production:
         _check_production_mail(config)
+    if config["PORTAL_TRUSTED_PROXIES"] and not own_app:
+        raise ConfigurationError(
+            "PORTAL_TRUSTED_PROXIES is for a standalone portal; mounted, wrap the host's"
+            " app.wsgi_app in Werkzeug's ProxyFix"
+        )
 
     if not config.get("PORTAL_SIGNING_KEY_FILE"):
         if production:
