@@ -62,6 +62,11 @@ _ENGINE_CONFIG = (
 )
 
 
+# `app.extensions[MIGRATIONS]`: where the portal's Alembic scripts are and which version table
+# records the database's revision ("alembic_version" standalone); /readyz compares the two.
+MIGRATIONS = "portal_migrations"
+
+
 class PortalSQLAlchemy(SQLAlchemy):
     """Flask-SQLAlchemy, able to sit beside a host site's own instance on the same app.
 

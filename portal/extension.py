@@ -19,7 +19,7 @@ from portal.api.blueprint import bp as api_bp
 from portal.companies.cli import company_cli
 from portal.config import apply_settings, instance_path_from_environment
 from portal.contacts.blueprint import bp as contacts_bp
-from portal.db import configure_engine, db
+from portal.db import MIGRATIONS, configure_engine, db
 from portal.demo import demo_command
 from portal.downloads.blueprint import bp as downloads_bp
 from portal.impersonation.blueprint import bp as impersonation_bp
@@ -140,6 +140,10 @@ _MOUNTED_MIGRATE = "portal_migrate"
 
 
 def _init_migrations(app: Flask, *, standalone: bool) -> None:
+    app.extensions[MIGRATIONS] = {
+        "directory": str(MIGRATIONS_DIR),
+        "version_table": "alembic_version" if standalone else MOUNTED_VERSION_TABLE,
+    }
     if standalone:
         migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
         return

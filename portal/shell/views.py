@@ -14,6 +14,7 @@ from portal.i18n import lazy_gettext as _l
 from portal.impersonation import service as impersonation
 from portal.machines.service import outdated_machines_of_company
 from portal.rendering import render_template
+from portal.shell import readiness
 
 LANGUAGE_COOKIE_MAX_AGE = 365 * 24 * 3600
 
@@ -65,6 +66,15 @@ def healthz():
     except sa.exc.SQLAlchemyError:
         return jsonify(status="error", database="unreachable"), 503
     return jsonify(status="ok", database="ok")
+
+
+@access.PUBLIC
+def readyz():
+    report, status = readiness.check()
+    response = jsonify(report)
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @access.PUBLIC
