@@ -79,7 +79,7 @@ def test_the_web_units_gunicorn_command_serves_the_portal(tmp_path):
         while True:
             try:
                 url = f"http://127.0.0.1:{port}/healthz"
-                with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (http)
+                with urllib.request.urlopen(url, timeout=2) as response:
                     assert response.status == 200
                     break
             except OSError:
