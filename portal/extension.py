@@ -157,11 +157,6 @@ def _init_migrations(app: Flask, *, standalone: bool) -> None:
     app.extensions[_MOUNTED_MIGRATE] = _MigrateConfig(own, db, **own.alembic_ctx_kwargs)
 
 
-def migration_settings(app: Flask) -> _MigrateConfig:
-    """The portal's Flask-Migrate settings on this app (its directory, its version table)."""
-    return app.extensions.get(_MOUNTED_MIGRATE) or app.extensions["migrate"]
-
-
 @click.group("db", help="The portal's database migrations (Flask-Migrate).")
 @click.option("-x", "--x-arg", multiple=True, help="Arguments for the migrations' env.py.")
 @with_appcontext

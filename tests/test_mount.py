@@ -18,10 +18,11 @@ from flask_login import LoginManager, UserMixin, current_user, login_required, l
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect, generate_csrf
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import Portal
 from portal.accounts import service as accounts
-from portal.accounts.models import CompanyRole
+from portal.accounts.models import CompanyRole, LoginSession
 from portal.companies import service as companies
 from portal.db import db
 from portal.extension import MOUNTED_VERSION_TABLE
@@ -412,3 +413,22 @@ def test_portal_database_is_the_hosts_or_its_own(full_host):
         assert portal_url == host_url
     else:
         assert portal_url != host_url
+
+
+def test_the_hosts_proxy_fix_gives_the_portal_the_real_client(host, member):
+    host.wsgi_app = ProxyFix(host.wsgi_app, x_for=1, x_proto=1)
+    client = host.test_client()
+    through_proxy = {
+        "environ_base": {"REMOTE_ADDR": "10.0.0.5"},
+        "headers": {"X-Forwarded-For": "192.0.2.1, 203.0.113.50"},
+    }
+    page = client.get(f"{PREFIX}/login", **through_proxy).get_data(as_text=True)
+    response = client.post(
+        f"{PREFIX}/login",
+        data={"email": member, "password": PASSWORD, "csrf_token": CSRF_PATTERN.search(page)[1]},
+        **through_proxy,
+    )
+    assert response.status_code == 302
+    with host.app_context():
+        addresses = set(db.session.scalars(sa.select(LoginSession.ip_address)))
+    assert addresses == {"203.0.113.50"}
