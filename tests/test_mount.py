@@ -432,3 +432,60 @@ def test_the_hosts_proxy_fix_gives_the_portal_the_real_client(host, member):
     with host.app_context():
         addresses = set(db.session.scalars(sa.select(LoginSession.ip_address)))
     assert addresses == {"203.0.113.50"}
+
+
+VENDOR_MODULE = """
+from flask import Flask
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+
+from portal import Portal
+
+app = Flask(__name__, instance_path={instance!r})
+app.config.update(
+    SECRET_KEY="the vendor's key",
+    SQLALCHEMY_DATABASE_URI={url!r},
+    RATELIMIT_STORAGE_URI="memory://",
+)
+db = SQLAlchemy(app)
+Migrate(app, db, directory={migrations!r})
+Portal(app, url_prefix="/kundportal")
+"""
+
+
+def test_flask_app_host_portal_db_upgrade_from_the_shell(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    url = f"sqlite:///{tmp_path / 'site.sqlite3'}"
+    (tmp_path / "vendor.py").write_text(
+        VENDOR_MODULE.format(
+            instance=str(tmp_path / "instance"), url=url, migrations=str(tmp_path / "migrations")
+        )
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PORTAL_", "FLASK_"))}
+    env["PYTHONPATH"] = f"{tmp_path}{os.pathsep}{Path(__file__).resolve().parent.parent}"
+    flask = [str(Path(sys.executable).parent / "flask"), "--app", "vendor"]
+
+    def run(*args):
+        return subprocess.run(
+            [*flask, *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
+        )
+
+    upgrade = run("portal", "db", "upgrade")
+    assert upgrade.returncode == 0, upgrade.stderr
+    added = run("portal", "company", "add", "Skal AB", "--orgnr", "556016-0680")
+    assert (added.returncode, added.stdout.strip()) == (0, "1"), added.stderr
+    # The host's own `flask db` is its Flask-Migrate, on its own migrations folder.
+    host_init = run("db", "init")
+    assert host_init.returncode == 0, host_init.stderr
+    assert (tmp_path / "migrations" / "env.py").exists()
+    engine = sa.create_engine(url)
+    try:
+        tables = set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    assert {MOUNTED_VERSION_TABLE, "companies"} <= tables
+    assert "alembic_version" not in tables
