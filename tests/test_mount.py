@@ -8,6 +8,8 @@ migrations, run as the vendor would: `flask --app HOST portal db upgrade`.
 """
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -43,7 +45,8 @@ PORTAL_HEADERS = (
 # What the portal's layout gets from its context processors; a host template must see none.
 PORTAL_CONTEXT = ("current_language", "language_names", "current_impersonation", "nav_items")
 HOST_PASSWORD = "the vendor's own password"
-HOSTS = ("bare", "full-before", "full-after")
+FULL_HOSTS = ("full-before", "full-after")
+HOSTS = ("bare", *FULL_HOSTS)
 
 pytestmark = pytest.mark.no_transaction
 
@@ -145,20 +148,20 @@ def _host_locale():
     return request.args.get("hl") or request.accept_languages.best_match(["en", "sv", "de"])
 
 
-@pytest.fixture(params=HOSTS)
-def host(request, tmp_path, app_config):
-    """The vendor's site: its own `/`, templates (with a base.html) and static files."""
+@contextmanager
+def _mounted(kind: str, tmp_path, app_config) -> Iterator[Flask]:
+    """The vendor's site of this kind with the portal mounted and migrated."""
     site = _vendor_site(tmp_path, app_config)
-    site.host_kind = request.param
+    site.host_kind = kind
     extensions = None
-    if request.param != "bare":
+    if kind != "bare":
         extensions = HostExtensions(site)
-    if request.param == "full-before":
+    if kind == "full-before":
         # The portal in a database of its own.
         site.config["PORTAL_DATABASE_URL"] = f"sqlite:///{tmp_path / 'portal.sqlite3'}"
         extensions.init_app(site)
     Portal().init_app(site, url_prefix=PREFIX)
-    if request.param == "full-after":
+    if kind == "full-after":
         extensions.init_app(site)  # the portal in the host's database
     site.host_extensions = extensions
 
@@ -178,11 +181,35 @@ def host(request, tmp_path, app_config):
             extensions.db.engine.dispose()
 
 
+@pytest.fixture(params=HOSTS)
+def host(request, tmp_path, app_config):
+    """The vendor's site: its own `/`, templates (with a base.html) and static files."""
+    with _mounted(request.param, tmp_path, app_config) as site:
+        yield site
+
+
+@pytest.fixture(params=FULL_HOSTS)
+def full_host(request, tmp_path, app_config):
+    """A vendor's site with its own extensions, initialised before or after the portal."""
+    with _mounted(request.param, tmp_path, app_config) as site:
+        yield site
+
+
 @pytest.fixture
-def full_host(host):
-    if host.host_extensions is None:
-        pytest.skip("the bare host has no extensions of its own")
-    return host
+def member(request):
+    site = request.getfixturevalue("full_host" if "full_host" in request.fixturenames else "host")
+    with site.app_context():
+        company = companies.add_company("Monterad AB", "556016-0680", actor_label="test")
+        account = accounts.add_account(
+            "karin@monterad.example",
+            company=company,
+            company_role=CompanyRole.MEMBER,
+            name="Karin Ek",
+            password=PASSWORD,
+            actor_label="test",
+        )
+        db.session.commit()
+        return account.email
 
 
 def _host_sign_in(client) -> None:
@@ -200,22 +227,6 @@ def _portal_sign_in(client, email) -> None:
     )
     assert response.status_code == 302
     assert response.headers["Location"] == f"{PREFIX}/"
-
-
-@pytest.fixture
-def member(host):
-    with host.app_context():
-        company = companies.add_company("Monterad AB", "556016-0680", actor_label="test")
-        account = accounts.add_account(
-            "karin@monterad.example",
-            company=company,
-            company_role=CompanyRole.MEMBER,
-            name="Karin Ek",
-            password=PASSWORD,
-            actor_label="test",
-        )
-        db.session.commit()
-        return account.email
 
 
 def test_host_home_page_still_answers_with_its_own_text(host):
