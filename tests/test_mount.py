@@ -7,6 +7,7 @@ own) and after it (the portal in the host's database). The portal's tables come 
 migrations, run as the vendor would: `flask --app HOST portal db upgrade`.
 """
 
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,7 +46,10 @@ PORTAL_HEADERS = (
 # What the portal's layout gets from its context processors; a host template must see none.
 PORTAL_CONTEXT = ("current_language", "language_names", "current_impersonation", "nav_items")
 HOST_PASSWORD = "the vendor's own password"
-FULL_HOSTS = ("full-before", "full-after")
+# In the PostgreSQL run also a host whose database (a schema of its own) the portal shares.
+POSTGRESQL_URL = os.environ.get("PORTAL_TEST_DATABASE_URL")
+MOUNT_SCHEMA = "mount_test"
+FULL_HOSTS = ("full-before", "full-after", *(("full-postgresql",) if POSTGRESQL_URL else ()))
 HOSTS = ("bare", *FULL_HOSTS)
 
 pytestmark = pytest.mark.no_transaction
@@ -156,12 +160,14 @@ def _mounted(kind: str, tmp_path, app_config) -> Iterator[Flask]:
     extensions = None
     if kind != "bare":
         extensions = HostExtensions(site)
+    if kind == "full-postgresql":
+        site.config["SQLALCHEMY_DATABASE_URI"] = _fresh_postgresql_schema()
     if kind == "full-before":
         # The portal in a database of its own.
         site.config["PORTAL_DATABASE_URL"] = f"sqlite:///{tmp_path / 'portal.sqlite3'}"
         extensions.init_app(site)
     Portal().init_app(site, url_prefix=PREFIX)
-    if kind == "full-after":
+    if kind in {"full-after", "full-postgresql"}:
         extensions.init_app(site)  # the portal in the host's database
     site.host_extensions = extensions
 
@@ -179,6 +185,19 @@ def _mounted(kind: str, tmp_path, app_config) -> Iterator[Flask]:
         if extensions is not None:
             extensions.db.session.remove()
             extensions.db.engine.dispose()
+    if kind == "full-postgresql":
+        _fresh_postgresql_schema()
+
+
+def _fresh_postgresql_schema() -> str:
+    admin = sa.create_engine(POSTGRESQL_URL)
+    with admin.begin() as connection:
+        connection.execute(sa.text(f"DROP SCHEMA IF EXISTS {MOUNT_SCHEMA} CASCADE"))
+        connection.execute(sa.text(f"CREATE SCHEMA {MOUNT_SCHEMA}"))
+    admin.dispose()
+    url = sa.make_url(POSTGRESQL_URL)
+    url = url.update_query_dict({"options": f"-csearch_path={MOUNT_SCHEMA}"})
+    return url.render_as_string(hide_password=False)
 
 
 @pytest.fixture(params=HOSTS)
@@ -425,8 +444,10 @@ def test_portal_database_is_the_hosts_or_its_own(full_host):
     with full_host.app_context():
         portal_url = db.engine.url.database
         host_url = full_host.host_extensions.db.engine.url.database
-    if full_host.host_kind == "full-after":
+        tables = set(sa.inspect(db.engine).get_table_names())
+    if full_host.host_kind in {"full-after", "full-postgresql"}:
         assert portal_url == host_url
+        assert {"host_users", "companies", MOUNTED_VERSION_TABLE} <= tables
     else:
         assert portal_url != host_url
 
