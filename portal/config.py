@@ -16,6 +16,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from portal.db import MOUNTED_ENGINE_OPTIONS, MOUNTED_URL
 from portal.register import ACCOUNT_RETENTION_MONTHS_DEFAULT
 
 
@@ -45,6 +46,18 @@ def _positive_int(value: str) -> int:
     if number <= 0:
         raise ConfigurationError(f"expected a positive number, got {value!r}")
     return number
+
+
+def _proxy_count(value: str) -> int:
+    number = int(value)
+    if not 0 <= number <= MAX_TRUSTED_PROXIES:
+        raise ConfigurationError(
+            f"expected a number of proxies from 0 to {MAX_TRUSTED_PROXIES}, got {value!r}"
+        )
+    return number
+
+
+MAX_TRUSTED_PROXIES = 5
 
 
 @dataclass(frozen=True)
@@ -93,6 +106,12 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         str,
         "nginx internal location, e.g. `/protected-releases/`; empty: the portal sends the files",
+    ),
+    Setting(
+        "PORTAL_TRUSTED_PROXIES",
+        0,
+        _proxy_count,
+        "how many proxies in front of a standalone portal set X-Forwarded-For/-Proto/-Host",
     ),
     Setting("PORTAL_SESSION_IDLE_MINUTES", 30, _positive_int, "idle sign-out"),
     Setting("PORTAL_SESSION_ABSOLUTE_HOURS", 12, _positive_int, "absolute sign-out"),
@@ -211,6 +230,26 @@ def _check_production_mail(config: dict[str, Any]) -> None:
         raise ConfigurationError("PORTAL_BASE_URL must be set when PORTAL_ENV=production")
 
 
+def _database_settings(config: dict[str, Any], instance_path: str, *, own_app: bool) -> None:
+    """The portal's database. Standalone: the app's `SQLALCHEMY_*`. Mounted: an engine of the
+    portal's own on `PORTAL_DATABASE_URL`, else on the host's `SQLALCHEMY_DATABASE_URI` (the same
+    database, another pool), else SQLite in the instance folder; the host's settings stay as set.
+    """
+    sqlite_file = f"sqlite:///{Path(instance_path, 'portal.sqlite3')}"
+    if own_app:
+        # A connection the database dropped (a restart, a failover) is noticed before a request
+        # uses it, instead of failing that request.
+        config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {}).setdefault("pool_pre_ping", True)
+        if not config.get("SQLALCHEMY_DATABASE_URI"):
+            config["SQLALCHEMY_DATABASE_URI"] = config["PORTAL_DATABASE_URL"] or sqlite_file
+        return
+    if not config.get(MOUNTED_URL):
+        config[MOUNTED_URL] = (
+            config["PORTAL_DATABASE_URL"] or config.get("SQLALCHEMY_DATABASE_URI") or sqlite_file
+        )
+    config.setdefault(MOUNTED_ENGINE_OPTIONS, {}).setdefault("pool_pre_ping", True)
+
+
 def apply_settings(config: dict[str, Any], instance_path: str, *, own_app: bool) -> None:
     """Fill a Flask config with the portal's settings; values the caller already set win.
 
@@ -236,6 +275,11 @@ def apply_settings(config: dict[str, Any], instance_path: str, *, own_app: bool)
 
     if production:
         _check_production_mail(config)
+    if config["PORTAL_TRUSTED_PROXIES"] and not own_app:
+        raise ConfigurationError(
+            "PORTAL_TRUSTED_PROXIES is for a standalone portal; mounted, wrap the host's"
+            " app.wsgi_app in Werkzeug's ProxyFix"
+        )
 
     if not config.get("PORTAL_SIGNING_KEY_FILE"):
         if production:
@@ -244,13 +288,7 @@ def apply_settings(config: dict[str, Any], instance_path: str, *, own_app: bool)
             )
         config["PORTAL_SIGNING_KEY_FILE"] = development_signing_key_file(instance_path)
 
-    # A connection the database dropped (a restart, a failover) is noticed before a request
-    # uses it, instead of failing that request.
-    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {}).setdefault("pool_pre_ping", True)
-    if not config.get("SQLALCHEMY_DATABASE_URI"):
-        config["SQLALCHEMY_DATABASE_URI"] = config["PORTAL_DATABASE_URL"] or (
-            f"sqlite:///{Path(instance_path, 'portal.sqlite3')}"
-        )
+    _database_settings(config, instance_path, own_app=own_app)
     if not config["PORTAL_RELEASE_STORE"]:
         config["PORTAL_RELEASE_STORE"] = str(Path(instance_path, "releases"))
     config.setdefault("RATELIMIT_STORAGE_URI", config["PORTAL_RATELIMIT_STORAGE_URL"])

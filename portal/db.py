@@ -47,7 +47,60 @@ class Base(DeclarativeBase):
     )
 
 
-db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+# Mounted, the portal keeps an engine of its own under this key (a host's Flask-SQLAlchemy
+# owns `app.extensions["sqlalchemy"]`), configured by these keys of the app's config.
+MOUNTED_EXTENSION = "portal_sqlalchemy"
+MOUNTED_URL = "PORTAL_SQLALCHEMY_DATABASE_URI"
+MOUNTED_ENGINE_OPTIONS = "PORTAL_SQLALCHEMY_ENGINE_OPTIONS"
+_ENGINE_CONFIG = (
+    "SQLALCHEMY_DATABASE_URI",
+    "SQLALCHEMY_ENGINE_OPTIONS",
+    "SQLALCHEMY_BINDS",
+    "SQLALCHEMY_ECHO",
+    "SQLALCHEMY_RECORD_QUERIES",
+    "SQLALCHEMY_TRACK_MODIFICATIONS",
+)
+
+
+# `app.extensions[MIGRATIONS]`: where the portal's Alembic scripts are and which version table
+# records the database's revision ("alembic_version" standalone); /readyz compares the two.
+MIGRATIONS = "portal_migrations"
+
+
+class PortalSQLAlchemy(SQLAlchemy):
+    """Flask-SQLAlchemy, able to sit beside a host site's own instance on the same app.
+
+    Standalone it is the app's `SQLAlchemy`. Mounted (`mounted=True`) it registers under its own
+    key with its own engine (`PORTAL_SQLALCHEMY_DATABASE_URI`), whether the host initialises its
+    Flask-SQLAlchemy before or after the portal; the host's instance, config and models are left
+    as they were. Sessions, engines and metadata are per instance in Flask-SQLAlchemy, so the two
+    never share a transaction.
+    """
+
+    def init_app(self, app, *, mounted: bool = False) -> None:
+        if not mounted:
+            super().init_app(app)
+            return
+        host_db = app.extensions.pop("sqlalchemy", None)
+        host_config = {key: app.config[key] for key in _ENGINE_CONFIG if key in app.config}
+        for key in _ENGINE_CONFIG:
+            app.config.pop(key, None)
+        app.config["SQLALCHEMY_DATABASE_URI"] = app.config[MOUNTED_URL]
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = dict(app.config[MOUNTED_ENGINE_OPTIONS])
+        add_models_to_shell, self._add_models_to_shell = self._add_models_to_shell, False
+        try:
+            super().init_app(app)
+        finally:
+            self._add_models_to_shell = add_models_to_shell
+            app.extensions[MOUNTED_EXTENSION] = app.extensions.pop("sqlalchemy", None)
+            for key in _ENGINE_CONFIG:
+                app.config.pop(key, None)
+            app.config.update(host_config)
+            if host_db is not None:
+                app.extensions["sqlalchemy"] = host_db
+
+
+db = PortalSQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 
 
 def enum_column(enum_class: type[enum.Enum], **kwargs) -> sa.Enum:

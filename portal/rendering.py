@@ -11,6 +11,8 @@ from collections import ChainMap
 
 from flask import current_app, has_request_context, template_rendered
 from flask.signals import before_render_template
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from jinja2 import Environment, Template
 
 from portal import access, i18n
@@ -21,8 +23,13 @@ _ENVIRONMENT = "portal_jinja"
 def init_app(app) -> None:
     env = app.jinja_env.overlay(extensions=["jinja2.ext.i18n"])
     # Own dicts in front of the app's, so that nothing set here reaches the host's templates.
-    # `read_only()` is a global, not context, so that imported form macros see it too.
-    env.globals = ChainMap({"read_only": read_only}, app.jinja_env.globals)
+    # `read_only()` is a global, not context, so that imported form macros see it too;
+    # `current_user` and `csrf_token` are the portal's own also where the app has no
+    # Flask-Login or CSRFProtect of its own to provide them (a host without them).
+    env.globals = ChainMap(
+        {"read_only": read_only, "current_user": current_user, "csrf_token": generate_csrf},
+        app.jinja_env.globals,
+    )
     env.filters = ChainMap(
         {
             "datetimeformat": i18n.format_datetime,

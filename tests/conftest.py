@@ -10,6 +10,7 @@ import socket
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 
+import flask_migrate
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
@@ -167,6 +168,7 @@ def app(app_config):
         db.drop_all()
         _drop_alembic_version()
         db.create_all()
+        flask_migrate.stamp()  # the schema is the code's own: /readyz says so
         _seed_products()
     yield app
     with app.app_context():
@@ -292,3 +294,49 @@ def pytest_configure(config):
         "markers", "no_transaction: the test manages its own database state (other processes)"
     )
     config.addinivalue_line("markers", "packaging: builds and installs the wheel (slow)")
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    """A Redis server of this test's own, which the test may stop and start again."""
+    import shutil
+    import subprocess
+    import time
+
+    import redis
+
+    from tests.servers import missing
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        missing("redis-server is not installed")
+    port = _free_port()
+
+    class Server:
+        url = f"redis://127.0.0.1:{port}/0"
+        process = None
+
+        def start(self):
+            self.process = subprocess.Popen(
+                [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                 "--appendonly", "no", "--dir", str(tmp_path)],
+                stdout=subprocess.DEVNULL,
+            )  # fmt: skip
+            client = redis.Redis.from_url(self.url, socket_connect_timeout=0.2)
+            for _ in range(100):
+                try:
+                    client.ping()
+                    return
+                except redis.exceptions.ConnectionError:
+                    time.sleep(0.05)
+            raise RuntimeError("redis-server did not start")
+
+        def stop(self):
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+    server = Server()
+    server.start()
+    yield server
+    if server.process.poll() is None:
+        server.stop()

@@ -159,6 +159,7 @@ AUDIENCE = {
     "portal.retention.staff_index": STAFF_ADMIN_ONLY,
     "portal.shell.dashboard": ANY_SIGNED_IN,
     "portal.shell.healthz": PUBLIC,
+    "portal.shell.readyz": PUBLIC,
     "portal.shell.switch_language": PUBLIC,
     "portal.signin.accept_invitation": PUBLIC,
     "portal.signin.forgot_password": PUBLIC,

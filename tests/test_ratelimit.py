@@ -6,7 +6,6 @@ PORTAL_TEST_REDIS_URL: when that variable is set, a missing Redis fails instead 
 """
 
 import os
-import time
 
 import pytest
 import redis
@@ -279,49 +278,6 @@ def test_redis_storage_forgets_the_failures_after_a_reset(
 
 
 # --- a Redis that goes away -------------------------------------------------------------------
-
-
-@pytest.fixture
-def own_redis(tmp_path):
-    """A Redis server of this test's own, which the test may stop and start again."""
-    import shutil
-    import subprocess
-
-    from tests.conftest import _free_port
-
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed")
-    port = _free_port()
-
-    class Server:
-        url = f"redis://127.0.0.1:{port}/0"
-        process = None
-
-        def start(self):
-            self.process = subprocess.Popen(
-                [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                 "--appendonly", "no", "--dir", str(tmp_path)],
-                stdout=subprocess.DEVNULL,
-            )  # fmt: skip
-            client = redis.Redis.from_url(self.url, socket_connect_timeout=0.2)
-            for _ in range(100):
-                try:
-                    client.ping()
-                    return
-                except redis.exceptions.ConnectionError:
-                    time.sleep(0.05)
-            raise RuntimeError("redis-server did not start")
-
-        def stop(self):
-            self.process.terminate()
-            self.process.wait(timeout=10)
-
-    server = Server()
-    server.start()
-    yield server
-    if server.process.poll() is None:
-        server.stop()
 
 
 def test_sign_in_keeps_working_with_per_process_limits_while_redis_is_down(

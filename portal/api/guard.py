@@ -8,7 +8,8 @@ method that no API route has is answered in the API's error shape, not as an HTM
 when the portal is mounted in a host site (whose own error pages stay the host's).
 """
 
-from flask import current_app, g, request
+from flask import g, request
+from flask_login import AnonymousUserMixin
 from werkzeug.routing import RequestRedirect
 
 from portal import i18n
@@ -18,15 +19,17 @@ from portal.api.responses import http_error_response
 API_PATH = "/api/v1"
 
 
-def install(app, url_prefix: str) -> None:
+def install(app, url_prefix: str, host_csrf=None) -> None:
     root = f"{url_prefix}{API_PATH}"
 
     def guard():
         if request.path != root and not request.path.startswith(f"{root}/"):
             return None
+        if host_csrf is not None:
+            host_csrf()  # before a host's CSRFProtect, which may come after this hook
         request.max_content_length = bodies.MAX_BODY_BYTES
         # Flask-Login loads `current_user` from the cookie only when `g` has no user yet.
-        g._login_user = current_app.login_manager.anonymous_user()
+        g._login_user = AnonymousUserMixin()
         # API messages are English unless the client asks for Swedish.
         i18n.choose_language(request.accept_languages.best_match(["en", "sv"], default="en"))
         error = request.routing_exception

@@ -12,7 +12,7 @@ from portal.i18n import LANGUAGE_COOKIE, LANGUAGE_NAMES, current_language
 from portal.i18n import lazy_gettext as _l
 from portal.impersonation import service as impersonation
 from portal.rendering import render_template
-from portal.shell import attention
+from portal.shell import attention, readiness
 
 LANGUAGE_COOKIE_MAX_AGE = 365 * 24 * 3600
 
@@ -65,6 +65,15 @@ def healthz():
     except sa.exc.SQLAlchemyError:
         return jsonify(status="error", database="unreachable"), 503
     return jsonify(status="ok", database="ok")
+
+
+@access.PUBLIC
+def readyz():
+    report, status = readiness.check()
+    response = jsonify(report)
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @access.PUBLIC

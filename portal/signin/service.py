@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app, flash, request, session
-from flask_login import LoginManager, login_user, logout_user
+from flask import current_app, flash, g, request, session
+from flask.sessions import SecureCookieSessionInterface, SessionInterface
+from flask_login import AnonymousUserMixin, LoginManager
+from flask_login.utils import decode_cookie, encode_cookie
 
-from portal import audit, clock, mail
+from portal import access, audit, clock, mail
 from portal.accounts import sessions
 from portal.accounts.models import Account, LoginSession
 from portal.audit import AuditEvent
@@ -31,13 +33,180 @@ LAST_SEEN_RESOLUTION = timedelta(seconds=60)
 login_manager = LoginManager()
 
 
-def init_app(app) -> None:
+_COOKIES = "portal_cookies"
+# Flask-Login's keys in the (portal's) Flask session: the session key and the remember cookie's
+# pending operation, so that a browser signed in by either kind of portal works the same.
+_USER_KEY = "_user_id"
+_REMEMBER = "_remember"
+_REMEMBER_SECONDS = "_remember_seconds"
+
+
+@dataclass(frozen=True)
+class Cookies:
+    """The portal's cookies: standalone the app's own; mounted its own names under the prefix."""
+
+    session: str
+    remember: str
+    path: str
+    secure: bool
+
+
+def init_app(app, *, url_prefix: str = "") -> None:
+    """Standalone, the portal is the app's Flask-Login. Mounted, it keeps its own session cookie
+    (`MountedSessions`) and signs its accounts in and out itself, so a host's `LoginManager`,
+    `user_loader`, session and remember cookie never see a portal key, and the portal's pages
+    never ask the host's loader who is signed in.
+    """
     app.config.setdefault("REMEMBER_COOKIE_DURATION", timedelta(days=sessions.REMEMBER_DAYS))
     app.config.setdefault("REMEMBER_COOKIE_REFRESH_EACH_REQUEST", False)
-    if "login_manager" in app.extensions or hasattr(app, "login_manager"):
-        return
+    production = app.config["PORTAL_ENV"] == "production"
     login_manager.session_protection = None  # our session records do this job
-    login_manager.init_app(app)
+    if not url_prefix:
+        app.extensions[_COOKIES] = Cookies(
+            session=app.config["SESSION_COOKIE_NAME"],
+            remember=app.config["REMEMBER_COOKIE_NAME"],
+            path="/",
+            secure=production,
+        )
+        login_manager.init_app(app)
+        return
+    # A path-scoped cookie cannot be `__Host-`; `__Secure-` still demands HTTPS.
+    cookies = Cookies(
+        session="__Secure-portal" if production else "portal_session",
+        remember="__Secure-portal_remember" if production else "portal_remember",
+        path=url_prefix,
+        secure=production,
+    )
+    app.extensions[_COOKIES] = cookies
+    app.session_interface = MountedSessions(app.session_interface, cookies)
+
+
+def _cookies() -> Cookies:
+    return current_app.extensions[_COOKIES]
+
+
+class _PortalCookie(SecureCookieSessionInterface):
+    """The mounted portal's signed session cookie: its own name, salt and path."""
+
+    salt = "portal-session"
+
+    def __init__(self, cookies: Cookies):
+        self.cookies = cookies
+
+    def get_cookie_name(self, app) -> str:
+        return self.cookies.session
+
+    def get_cookie_path(self, app) -> str:
+        return self.cookies.path
+
+    def get_cookie_domain(self, app) -> None:
+        return None
+
+    def get_cookie_secure(self, app) -> bool:
+        return self.cookies.secure
+
+    def get_cookie_httponly(self, app) -> bool:
+        return True
+
+    def get_cookie_samesite(self, app) -> str:
+        return "Lax"
+
+
+class MountedSessions(SessionInterface):
+    """Requests under the portal's prefix get the portal's cookie; every other request the
+    host's own session interface, untouched (a host that replaces `app.session_interface`, such
+    as Flask-Session, initialises it before the portal)."""
+
+    def __init__(self, host: SessionInterface, cookies: Cookies):
+        self.host = host
+        self.portal = _PortalCookie(cookies)
+        self.prefix = cookies.path
+
+    def _for(self, path: str) -> SessionInterface:
+        portal = path == self.prefix or path.startswith(f"{self.prefix}/")
+        return self.portal if portal else self.host
+
+    def open_session(self, app, request):
+        return self._for(request.path).open_session(app, request)
+
+    def save_session(self, app, session, response) -> None:
+        self._for(request.path).save_session(app, session, response)
+
+    def make_null_session(self, app):
+        return self._for(request.path).make_null_session(app)
+
+    def is_null_session(self, obj) -> bool:
+        return self._for(request.path).is_null_session(obj)
+
+
+def load_request_account() -> None:
+    """Who a portal request acts as, from the portal's session or remember cookie (first of the
+    portal's before-request steps). Sessionless routes (the JSON API, health) load nobody."""
+    if "_login_user" in g:  # the API's guard made the request anonymous already
+        return
+    g._login_user = AnonymousUserMixin()  # also what an error page sees if the loading fails
+    if access.is_sessionless(request.endpoint):
+        return
+    account = None
+    key = session.get(_USER_KEY)
+    if key is not None:
+        account = load_account(key)
+    remembered = request.cookies.get(_cookies().remember)
+    if account is None and remembered and session.get(_REMEMBER) != "clear":
+        key = decode_cookie(remembered)
+        if key is not None:
+            session[_USER_KEY] = key
+            account = load_account(key)
+    if account is not None:
+        g._login_user = account
+
+
+def update_remember_cookie(response):
+    """Write or clear the portal's remember cookie as the request asked (portal requests)."""
+    operation = session.pop(_REMEMBER, None)
+    cookies = _cookies()
+    if operation == "set" and _USER_KEY in session:
+        seconds = session.get(_REMEMBER_SECONDS)
+        duration = (
+            timedelta(seconds=seconds)
+            if seconds
+            else current_app.config["REMEMBER_COOKIE_DURATION"]
+        )
+        response.set_cookie(
+            cookies.remember,
+            encode_cookie(str(session[_USER_KEY])),
+            expires=clock.now() + duration,
+            path=cookies.path,
+            secure=cookies.secure,
+            httponly=True,
+            samesite="Lax",
+        )
+    elif operation == "clear":
+        response.delete_cookie(
+            cookies.remember,
+            path=cookies.path,
+            secure=cookies.secure,
+            httponly=True,
+            samesite="Lax",
+        )
+    return response
+
+
+def sign_browser_in(account: Account, *, remember: bool, duration: timedelta) -> None:
+    session[_USER_KEY] = account.get_id()
+    if remember:
+        session[_REMEMBER] = "set"
+        session[_REMEMBER_SECONDS] = duration.total_seconds()
+    g._login_user = account
+
+
+def sign_browser_out() -> None:
+    """Forget the signed-in account in this browser (the session record is the caller's)."""
+    for key in (_USER_KEY, _REMEMBER_SECONDS, "_fresh", "_id"):
+        session.pop(key, None)
+    if _cookies().remember in request.cookies:
+        session[_REMEMBER] = "clear"
+    g._login_user = AnonymousUserMixin()
 
 
 # --- the session -----------------------------------------------------------------------------
@@ -72,7 +241,7 @@ def start_session(account: Account, *, remember: bool = False) -> LoginSession:
     account.last_login_dt = now
     account.session_key = key
     sessions.set_current_record(record)
-    login_user(account, remember=remember, duration=lifetime)
+    sign_browser_in(account, remember=remember, duration=lifetime)
     return record
 
 
@@ -91,8 +260,8 @@ def end_current(reason: str = "logout") -> None:
         impersonation.end(view, EndReason.LOGOUT if reason == "logout" else EndReason.SESSION_ENDED)
     if record is not None and record.revoked_dt is None:
         sessions.revoke(record, reason=reason)
-    logout_user()
     session.clear()
+    sign_browser_out()
 
 
 # Built once: every request asks it, and SQLAlchemy remembers a statement object's cache key.

@@ -10,7 +10,7 @@
 """
 
 from flask import flash, redirect, request, url_for
-from flask_login import current_user, logout_user
+from flask_login import current_user
 
 from portal import access, audit, http, mail, ratelimit
 from portal.accounts import passwords, service, sessions, tokens, twofactor
@@ -208,7 +208,7 @@ def reset_password(token: str):
         )
         ratelimit.forget_login_failures(account.email)
         if current_user.is_authenticated and current_user.id == account.id:
-            logout_user()  # this browser's session was among those just ended
+            signin.sign_browser_out()  # this browser's session was among those just ended
         flash(_("Your new password is saved. Sign in with it."), "success")
         return _to_login()
     html = render_template("portal/signin/password_reset.html", form=form, account=account)
