@@ -15,6 +15,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from email_validator import EmailNotValidError, validate_email
 
 from portal.register import ACCOUNT_RETENTION_MONTHS_DEFAULT
 
@@ -37,6 +38,13 @@ def _positive_int(value: str) -> int:
     if number <= 0:
         raise ConfigurationError(f"expected a positive number, got {value!r}")
     return number
+
+
+def _email_address(value: str) -> str:
+    try:
+        return validate_email(value.strip(), check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise ConfigurationError(f"expected an email address, got {value!r}") from None
 
 
 @dataclass(frozen=True)
@@ -108,6 +116,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PORTAL_MACHINE_STALE_DAYS", 30, _positive_int, "days without validation before stale"),
     Setting("PORTAL_FREE_STALE_MACHINES", False, _flag, "free the seats of stale machines daily"),
     Setting("PORTAL_OFFLINE_LICENSE_DAYS", 365, _positive_int, "lifetime of a license file"),
+    Setting(
+        "PORTAL_ORDERS_EMAIL",
+        None,
+        _email_address,
+        "the vendor's order mailbox: every order placed in the portal is mailed there",
+    ),
 )
 
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 (a file name)

@@ -32,6 +32,10 @@ COUNT_LABELS = {
     "contacts": _l("Personal contacts"),
     "accounting_records": _l("Accounting records past bookkeeping"),
     "api_tokens": _l("API tokens"),
+    "orders_pseudonymised": _l("Orders whose orderer became a pseudonym"),
+    "order_addresses_removed": _l("Invoice-reference addresses removed from orders"),
+    "orders_removed": _l("Orders past their bookkeeping period"),
+    "order_lines_removed": _l("Order lines past their bookkeeping period"),
 }
 STATUS_LABELS = {
     RunStatus.RUNNING: _l("Running"),

@@ -13,6 +13,7 @@ from portal.i18n import LANGUAGE_COOKIE, LANGUAGE_NAMES, current_language
 from portal.i18n import lazy_gettext as _l
 from portal.impersonation import service as impersonation
 from portal.machines.service import outdated_machines_of_company
+from portal.orders import service as orders
 from portal.rendering import render_template
 
 LANGUAGE_COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -21,6 +22,7 @@ LANGUAGE_COOKIE_MAX_AGE = 365 * 24 * 3600
 NAVIGATION = (
     ("portal.licenses.index", _l("Licenses")),
     ("portal.downloads.index", _l("Downloads")),
+    ("portal.orders.index", _l("Orders")),
     ("portal.contacts.index", _l("Contacts")),
     ("portal.members.index", _l("Users")),
     ("portal.licenses.manager", _l("License manager")),
@@ -28,6 +30,7 @@ NAVIGATION = (
     ("portal.staff.companies", _l("Companies")),
     ("portal.licenses.staff_index", _l("License administration")),
     ("portal.machines.staff_index", _l("Machines")),
+    ("portal.orders.staff_index", _l("Orders")),
     ("portal.news.staff_index", _l("News")),
     ("portal.contacts.staff_disclosures", _l("Disclosures")),
     ("portal.staff.impersonations", _l("Support views")),
@@ -49,6 +52,8 @@ def template_context() -> dict:
         "language_names": LANGUAGE_NAMES,
         # A function, so that only the layout's banner asks for it.
         "current_impersonation": impersonation.current,
+        # The header's cart: a count for those who may order, None for everyone else.
+        "cart_count": _cart_count,
         "nav_items": (
             # The account itself, not the proxy: each rule reads several of its attributes.
             navigation_for(current_user._get_current_object())
@@ -56,6 +61,15 @@ def template_context() -> dict:
             else []
         ),
     }
+
+
+def _cart_count() -> int | None:
+    if not current_user.is_authenticated:
+        return None
+    account = current_user._get_current_object()
+    if not access.may_use("portal.orders.cart", account):
+        return None
+    return orders.cart_count(account.company_id)
 
 
 @access.PUBLIC

@@ -1,0 +1,44 @@
+"""Every URL of ordering: the company's cart and orders, and the vendor's handling of them."""
+
+from flask import Blueprint
+
+from portal.downloads import views as download_views
+from portal.licenses import views as license_views
+from portal.orders import staff_views, views
+
+bp = Blueprint("orders", __name__)
+
+license_views.LICENSE_PAGE_SECTIONS.append(views.license_section)
+download_views.DOWNLOADS_PAGE_SECTIONS.append(views.downloads_section)
+
+bp.add_url_rule("/cart", "cart", views.cart)
+bp.add_url_rule("/cart/add", "add_to_cart", views.add_to_cart, methods=["POST"])
+bp.add_url_rule(
+    "/cart/lines/<int:line_id>/remove",
+    "remove_from_cart",
+    views.remove_from_cart,
+    methods=["POST"],
+)
+bp.add_url_rule("/cart/checkout", "checkout", views.checkout, methods=["GET", "POST"])
+bp.add_url_rule("/orders/", "index", views.index)
+bp.add_url_rule("/orders/<int:order_id>", "detail", views.detail)
+
+bp.add_url_rule("/staff/orders/", "staff_index", staff_views.index)
+bp.add_url_rule("/staff/orders/<int:order_id>", "staff_detail", staff_views.detail)
+bp.add_url_rule(
+    "/staff/orders/<int:order_id>/accept", "staff_accept", staff_views.accept, methods=["POST"]
+)
+bp.add_url_rule(
+    "/staff/orders/<int:order_id>/decline",
+    "staff_decline",
+    staff_views.decline,
+    methods=["GET", "POST"],
+)
+bp.add_url_rule("/staff/orders/prices", "staff_prices", staff_views.prices)
+bp.add_url_rule(
+    "/staff/orders/prices/<int:product_id>",
+    "staff_edit_prices",
+    staff_views.edit_prices,
+    methods=["GET", "POST"],
+)
+bp.add_url_rule("/staff/orders/export", "staff_export", staff_views.export)
