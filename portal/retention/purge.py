@@ -284,8 +284,7 @@ class _Purge:
         self.renewed = clock.now()
 
     def execute(self) -> None:
-        while self._unit_returning(self._remove_expired_orders):
-            pass
+        self._purge_expired_orders()
         if self.cutoff is None:
             return
         for page in self._company_pages():
@@ -376,28 +375,29 @@ class _Purge:
             self.run.counts = {name: self.counts[name] for name in COUNT_NAMES}
             self.run.batches += 1
 
-    def _unit_returning(self, work: Callable[[], Counter]) -> bool:
-        """A unit that may have more to do: True while its batch was full (a dry run does one)."""
-        found = Counter()
+    def _expired_orders(self):
+        """Orders whose bookkeeping period ended before `as_of_on` (the register's rule alone)."""
+        as_of = self.run.as_of_on
+        last_day = _latest_day(lambda day: register.order_retention_end(day) < as_of, as_of)
+        if last_day is None:
+            return None
+        return sa.select(Order.id).where(Order.ordered_on <= last_day).order_by(Order.id)
 
-        def counted():
-            found.update(work())
-            return found
-
-        self._unit(counted)
-        return not self.run.dry_run and found.get("orders_removed", 0) >= self.batch_size
+    def _purge_expired_orders(self) -> None:
+        """A unit per batch of expired orders; a dry run counts them all in one."""
+        expired = self._expired_orders()
+        if expired is None:
+            return
+        while db.session.scalar(expired.limit(1)) is not None:
+            self._renew_lease()
+            self._unit(self._remove_expired_orders)
+            if self.run.dry_run:
+                return
 
     def _remove_expired_orders(self) -> Counter:
         """Orders (with their lines) whose bookkeeping period has ended, a batch at a time."""
-        # The latest order day whose period has ended by `as_of_on`: the register's rule alone.
-        last_day = _latest_day(
-            lambda ordered_on: register.order_retention_end(ordered_on) < self.run.as_of_on,
-            self.run.as_of_on,
-        )
         found = Counter()
-        if last_day is None:
-            return found
-        statement = sa.select(Order.id).where(Order.ordered_on <= last_day).order_by(Order.id)
+        statement = self._expired_orders()
         if not self.run.dry_run:  # a dry run counts them all in its one rolled-back unit
             statement = statement.limit(self.batch_size)
         ids = db.session.scalars(statement).all()
