@@ -532,3 +532,25 @@ def test_cart_lines_go_with_the_license_company(shop):
     """A cart line belongs to the company of its license (the cart is the company's)."""
     line = orders.add_to_cart(shop["manager"], shop["license"], Item.EXTRA_SEAT, 1)
     assert db.session.get(CartLine, line.id).company_id == shop["company"].id
+
+
+def test_the_export_command_writes_the_period_as_csv(runner, shop, tmp_path):
+    order = factories.make_order(shop["admin"], shop["license"], "extra_seat", 1)
+    db.session.commit()
+    day = clock.today().isoformat()
+    result = runner.invoke(args=["orders", "export", "--from", day, "--to", day])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("order;ordered_on;state")
+    assert lines[1].startswith(f"{order.id};{day};requested")
+    target = tmp_path / "orders.csv"
+    assert runner.invoke(args=["orders", "export", "--output", str(target)]).exit_code == 0
+    assert target.read_bytes().count(b"\r\n") == 2
+    bad = runner.invoke(args=["orders", "export", "--from", day, "--to", "2000-01-01"])
+    assert bad.exit_code != 0 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_the_demo_data_has_a_price_list(app_ctx):
+    from portal.demo import DEMO_PRICES
+
+    assert all(isinstance(amount, int) for amounts in DEMO_PRICES.values() for amount in amounts)
