@@ -591,29 +591,28 @@ def uncovered_releases(company_id: int, today: date | None = None) -> list[Uncov
     that release (the downloads page offers a renewal)."""
 
     today = today or clock.today()
-    newest = (
-        sa.select(Release.product_id, sa.func.max(Release.released_on).label("released_on"))
-        .group_by(Release.product_id)
-        .subquery()
-    )
+    ranked = sa.select(
+        Release.product_id,
+        Release.version,
+        Release.released_on,
+        sa.func.row_number()
+        .over(
+            partition_by=Release.product_id,
+            order_by=(Release.released_on.desc(), Release.id.desc()),
+        )
+        .label("position"),
+    ).subquery()
     rows = db.session.execute(
-        sa.select(License, newest.c.released_on)
-        .join(newest, newest.c.product_id == License.product_id)
+        sa.select(License, ranked.c.version, ranked.c.released_on)
+        .join(ranked, sa.and_(ranked.c.product_id == License.product_id, ranked.c.position == 1))
         .where(
             License.company_id == company_id,
             License.is_active_on(today),
             License.maintenance_until.is_not(None),
-            License.maintenance_until < newest.c.released_on,
+            License.maintenance_until < ranked.c.released_on,
         )
         .order_by(License.id)
     ).all()
-    found = []
-    for license, released_on in rows:
-        version = db.session.scalar(
-            sa.select(Release.version)
-            .where(Release.product_id == license.product_id, Release.released_on == released_on)
-            .order_by(Release.id.desc())
-            .limit(1)
-        )
-        found.append(UncoveredRelease(license, version, released_on))
-    return found
+    return [
+        UncoveredRelease(license, version, released_on) for license, version, released_on in rows
+    ]

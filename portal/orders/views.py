@@ -1,7 +1,7 @@
 """The company's cart, checking out, and its orders."""
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_login import current_user
 
 from portal import access
@@ -15,6 +15,17 @@ from portal.orders.forms import NEW_REFERENCE, AddToCartForm, CheckoutForm
 from portal.orders.models import ITEM_LABELS, ORDER_STATE_LABELS, CartLine, Item, Order
 from portal.refusals import Refusal
 from portal.rendering import render_template
+
+
+def may_order() -> bool:
+    """Whether the signed-in user may use the cart (asked once per request: the header, the
+    license page and the downloads page all want to know)."""
+    if _MAY_ORDER not in g:
+        setattr(g, _MAY_ORDER, LICENSE_MANAGER_OR_ADMIN.allows(current_user))
+    return getattr(g, _MAY_ORDER)
+
+
+_MAY_ORDER = "portal_orders_may_order"
 
 
 def _account():
@@ -163,7 +174,7 @@ def detail(order_id: int):
 
 def license_section(license: License, state: LicenseState) -> dict:
     """The license page's "order" box (portal.licenses' LICENSE_PAGE_SECTIONS)."""
-    if not LICENSE_MANAGER_OR_ADMIN.allows(current_user):
+    if not may_order():
         return {"order_offer": None}
     return {
         "order_offer": service.offer_for(license),
@@ -177,5 +188,5 @@ def downloads_section(company_id: int) -> dict:
     """The downloads page's renewal hints: releases the maintenance does not cover."""
     return {
         "uncovered_releases": service.uncovered_releases(company_id),
-        "can_order": LICENSE_MANAGER_OR_ADMIN.allows(current_user),
+        "can_order": may_order(),
     }

@@ -14,6 +14,7 @@ from portal.i18n import lazy_gettext as _l
 from portal.impersonation import service as impersonation
 from portal.machines.service import outdated_machines_of_company
 from portal.orders import service as orders
+from portal.orders import views as order_views
 from portal.rendering import render_template
 
 LANGUAGE_COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -66,10 +67,9 @@ def template_context() -> dict:
 def _cart_count() -> int | None:
     if not current_user.is_authenticated:
         return None
-    account = current_user._get_current_object()
-    if not access.may_use("portal.orders.cart", account):
+    if not order_views.may_order():
         return None
-    return orders.cart_count(account.company_id)
+    return orders.cart_count(current_user.company_id)
 
 
 @access.PUBLIC
