@@ -554,3 +554,36 @@ def test_the_demo_data_has_a_price_list(app_ctx):
     from portal.demo import DEMO_PRICES
 
     assert all(isinstance(amount, int) for amounts in DEMO_PRICES.values() for amount in amounts)
+
+
+def test_the_dashboard_points_a_license_manager_to_the_renewal(client, shop):
+    from portal.downloads.models import DownloadRecord
+
+    old = factories.make_release(
+        "safelink",
+        "5.4",
+        released_on=clock.today() - timedelta(days=400),
+        end_of_life_on=clock.today() + timedelta(days=20),
+    )
+    factories.make_release("safelink", "6.5", released_on=clock.today())  # not covered
+    db.session.add(
+        DownloadRecord(
+            account_id=shop["manager"].id,
+            company_id=shop["company"].id,
+            release_file_id=old.files[0].id,
+        )
+    )
+    db.session.commit()
+    factories.login_as(client, shop["manager"])
+    page = client.get("/").get_data(as_text=True)
+    assert "Förnya underhållet på licensens sida." in page
+    assert "/licenses/?product=safelink" in page
+
+
+def test_the_personal_data_export_lists_the_orders_the_person_placed(client, shop):
+    order = factories.make_order(shop["manager"], shop["license"], "extra_seat", 2)
+    db.session.commit()
+    factories.login_as(client, shop["manager"])
+    data = client.get("/account/export", headers={"Accept": "application/json"}).get_json()
+    assert [entry["number"] for entry in data["orders"]] == [order.id]
+    assert "Invoice Reference" not in str(data["orders"])

@@ -106,4 +106,5 @@ def dashboard():
         end_of_life_warnings=warnings_for(current_user.company_id),
         outdated_machines=outdated_machines_of_company(current_user.company_id),
         news_items=news.latest(),
+        can_order=order_views.may_order(),
     )
