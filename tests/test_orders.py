@@ -587,3 +587,27 @@ def test_the_personal_data_export_lists_the_orders_the_person_placed(client, sho
     data = client.get("/account/export", headers={"Accept": "application/json"}).get_json()
     assert [entry["number"] for entry in data["orders"]] == [order.id]
     assert "Invoice Reference" not in str(data["orders"])
+
+
+def test_the_order_mailbox_setting_must_be_an_email_address():
+    from portal.config import ConfigurationError, settings_from_environment
+
+    good = settings_from_environment({"PORTAL_ORDERS_EMAIL": " order@leverantor.example.com "})
+    assert good["PORTAL_ORDERS_EMAIL"] == "order@leverantor.example.com"
+    assert settings_from_environment({})["PORTAL_ORDERS_EMAIL"] is None
+    with pytest.raises(ConfigurationError, match="PORTAL_ORDERS_EMAIL"):
+        settings_from_environment({"PORTAL_ORDERS_EMAIL": "orders at leverantor"})
+
+
+def test_without_an_order_mailbox_only_the_customer_is_mailed_and_staff_are_told(client, shop):
+    order = factories.make_order(shop["admin"], shop["license"])
+    recipients = set(
+        db.session.scalars(
+            sa.select(OutboxMail.recipient).where(OutboxMail.subject.contains(str(order.id)))
+        )
+    )
+    assert recipients == {shop["admin"].email, shop["manager"].email, order.invoice_reference_email}
+    staff = factories.make_account("support")
+    db.session.commit()
+    factories.login_as(client, staff)
+    assert "PORTAL_ORDERS_EMAIL" in client.get("/staff/orders/").get_data(as_text=True)
