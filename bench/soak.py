@@ -197,9 +197,14 @@ http {{
     scgi_temp_path {folder}/nginx-scgi;
     client_max_body_size 100m;
     upstream portal {{
-        server 127.0.0.1:{a} max_fails=1 fail_timeout=5s;
-        server 127.0.0.1:{b} max_fails=1 fail_timeout=5s;
+        # One reset answer must not take an instance out: with max_fails=1, a stale connection
+        # reset by the instance that stays up marked it failed too, and for fail_timeout nginx
+        # had no instance left ("no live upstreams", 502).
+        server 127.0.0.1:{a} max_fails=3 fail_timeout=5s;
+        server 127.0.0.1:{b} max_fails=3 fail_timeout=5s;
         keepalive 16;
+        # Below gunicorn's keep-alive (2 s), so nginx never reuses a connection gunicorn closed.
+        keepalive_timeout 1s;
     }}
     server {{
         listen 127.0.0.1:{port};

@@ -49,6 +49,13 @@ def _months_before(day: date, months: int) -> date:
     return date(year, month_index + 1, min(day.day, 28))
 
 
+RELEASE_NOTES = {
+    ("safelink", "6.1"): "Stöd för de nya ISO 20022-formaten pain.001.001.09 och camt.054.\n\n"
+    "Snabbare inläsning av stora betalfiler.",
+    ("safelink", "5.4"): "Sista versionen av SafeLink 5. Den slutar fungera vid årsskiftet.",
+}
+
+
 def _release(code, version, released_on, end_of_life=None, size=64 * 1024):
     product = licenses.product_by_code(code)
     payload = (f"{product.name} {version} demo installer\n".encode() * (size // 32 + 1))[:size]
@@ -59,7 +66,7 @@ def _release(code, version, released_on, end_of_life=None, size=64 * 1024):
         f"{code}-{version}.zip",
         released_on=released_on,
         end_of_life_on=end_of_life,
-        notes=f"{product.name} {version}",
+        notes=RELEASE_NOTES.get((code, version), ""),
         actor_label=ACTOR,
     )
 
@@ -74,8 +81,12 @@ def load_demo_data() -> None:
 
     nordisk = companies.add_company("Nordisk Betalservice AB", "556677-8899", actor_label=ACTOR)
     fjall = companies.add_company("Fjällfrakt AB", "559123-4561", actor_label=ACTOR)
+    # Two ended relationships for the retention pages: one due for removal (try
+    # `portal retention purge --dry-run`), one whose accounts go in four months.
     ended = companies.add_company("Gamla Kunden AB", "556900-1232", actor_label=ACTOR)
     companies.end_relationship(ended, _months_before(today, 25), actor_label=ACTOR)
+    leaving = companies.add_company("Sjöbris Konsult AB", "556811-2345", actor_label=ACTOR)
+    companies.end_relationship(leaving, _months_before(today, 20), actor_label=ACTOR)
 
     people = [
         ("admin@nordiskbetal.example.com", "Karin Ek", nordisk, CompanyRole.ADMIN),
@@ -83,6 +94,7 @@ def load_demo_data() -> None:
         ("admin@fjallfrakt.example.com", "Per Fjäll", fjall, CompanyRole.ADMIN),
         ("olle.lind@fjallfrakt.example.com", "Olle Lind", fjall, CompanyRole.MEMBER),
         ("it@gamlakunden.example.com", "Lisa Gammal", ended, CompanyRole.ADMIN),
+        ("maja@sjobris.example.com", "Maja Sjö", leaving, CompanyRole.ADMIN),
     ]
     for email, name, company, role in people:
         accounts.add_account(
@@ -109,7 +121,7 @@ def load_demo_data() -> None:
             email, staff_role=role, name=name, password=DEMO_PASSWORD, actor_label=ACTOR
         )
 
-    _contacts(nordisk, fjall, ended)
+    _contacts(nordisk, fjall, ended, leaving)
     _designate_function_manager(nordisk)
     news.publish(
         "SafeLink 6.1 är här",
@@ -210,6 +222,9 @@ def _contacts(*companies_) -> None:
                 "+46702345678",
                 {"is_contract_party": True, "is_invoice_reference": True},
             ),
+        ],
+        "Sjöbris Konsult AB": [
+            ("Maja Sjö", "maja@sjobris.example.com", None, {"is_contract_party": True}),
         ],
         "Gamla Kunden AB": [
             ("Lisa Gammal", "lisa@gamlakunden.example.com", None, {"is_contract_party": True}),

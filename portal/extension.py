@@ -13,6 +13,7 @@ from portal.accounts.cli import user_cli
 from portal.activity.blueprint import bp as activity_bp
 from portal.api import guard as api_guard
 from portal.api.blueprint import bp as api_bp
+from portal.companies.blueprint import bp as companies_bp
 from portal.companies.cli import company_cli
 from portal.config import apply_settings, instance_path_from_environment
 from portal.contacts.blueprint import bp as contacts_bp
@@ -46,6 +47,7 @@ STATIC_DIR = PACKAGE_DIR / "static"
 # Every feature's blueprint, in the features' order (pyproject.toml's import contract, lowest
 # first); each is mounted under the portal's prefix.
 FEATURE_BLUEPRINTS = (
+    companies_bp,
     accounts_bp,
     members_bp,
     impersonation_bp,

@@ -11,11 +11,17 @@ from portal.refusals import Refusal
 
 
 class PortalForm(FlaskForm):
-    """Every form of the portal: WTForms' own messages in the portal's language."""
+    """Every form of the portal: WTForms' own messages in the portal's language, and a CSRF
+    field without an id, so that a page may hold several forms (ids are unique on a page)."""
 
     class Meta:
         def get_translations(self, form):
             return i18n.wtforms_translations()
+
+        def render_field(self, field, render_kw):
+            if field.type == "CSRFTokenField":
+                render_kw = {**render_kw, "id": False}
+            return super().render_field(field, render_kw)
 
 
 def show_refusal(form, refusal: Refusal, default_field: str | None = None) -> None:

@@ -12,7 +12,7 @@ choose theirs with `force_language`. The language and its catalog are looked up 
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 
@@ -144,6 +144,11 @@ def format_datetime(moment: datetime, pattern: str = "yyyy-MM-dd HH:mm") -> str:
     return babel.dates.format_datetime(
         moment, pattern, tzinfo=clock.LOCAL_TIMEZONE, locale=current_language()
     )
+
+
+def machine_datetime(moment: datetime) -> str:
+    """A moment for `<time datetime>`: UTC to the second (HTML allows at most 3 decimals)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def format_date(day: date | datetime, pattern: str = "yyyy-MM-dd") -> str:

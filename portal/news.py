@@ -6,18 +6,21 @@ import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, url_for
 from flask_login import current_user
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-from wtforms import StringField, TextAreaField
+from wtforms import RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from portal import access, audit, clock
 from portal.accounts.models import Account
 from portal.db import db
 from portal.forms import PortalForm
+from portal.i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, language_choices
 from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
 from portal.rendering import render_template
 
 DASHBOARD_NEWS_COUNT = 5
+# Said beside a news item shown on a page of another language.
+WRITTEN_IN = {"sv": _l("(In Swedish)"), "en": _l("(In English)")}
 
 
 class News(db.Model):
@@ -26,6 +29,8 @@ class News(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(sa.String(200))
     body: Mapped[str] = mapped_column(sa.Text)
+    # The language it is written in: pages in another language say so and mark it (`lang`).
+    language: Mapped[str] = mapped_column(sa.String(5), default=DEFAULT_LANGUAGE)
     published_dt: Mapped[datetime] = mapped_column(default=clock.now, index=True)
     # The staff account that published it; nulled if that account is ever removed.
     created_by_id: Mapped[int | None] = mapped_column(
@@ -39,8 +44,14 @@ class News(db.Model):
         return [part.strip() for part in self.body.split("\n\n") if part.strip()]
 
 
-def publish(title: str, body: str, *, actor) -> News:
-    item = News(title=title.strip(), body=body.strip(), published_dt=clock.now(), created_by=actor)
+def publish(title: str, body: str, *, actor, language: str = DEFAULT_LANGUAGE) -> News:
+    item = News(
+        title=title.strip(),
+        body=body.strip(),
+        language=language if language in LANGUAGE_NAMES else DEFAULT_LANGUAGE,
+        published_dt=clock.now(),
+        created_by=actor,
+    )
     db.session.add(item)
     db.session.flush()
     audit.record("news.published", actor=actor, subject=item, subject_label=item.title)
@@ -66,6 +77,12 @@ class NewsForm(PortalForm):
         description=_l("Plain text. An empty line starts a new paragraph."),
         render_kw={"rows": 8},
     )
+    language = RadioField(
+        _l("Language of the text"),
+        choices=language_choices(),
+        default=DEFAULT_LANGUAGE,
+        description=_l("Readers who use the portal in another language are told."),
+    )
 
 
 @access.STAFF
@@ -84,7 +101,12 @@ def staff_index():
 def staff_new():
     form = NewsForm()
     if form.validate_on_submit():
-        item = publish(form.title.data, form.body.data, actor=current_user._get_current_object())
+        item = publish(
+            form.title.data,
+            form.body.data,
+            actor=current_user._get_current_object(),
+            language=form.language.data,
+        )
         flash(_("The news item “%(title)s” is published.", title=item.title), "success")
         return redirect(url_for(".staff_index"))
     return render_template("portal/news/staff_form.html", form=form)

@@ -84,6 +84,17 @@ REGISTER: tuple[Purpose, ...] = (
         RetentionRule.BOOKKEEPING,
     ),
     Purpose(
+        "licensed_machines",
+        _l("Machines that use the company's licenses"),
+        LegalBasis.CONTRACT,
+        (
+            _l("the machine's name and fingerprint"),
+            _l("the installed version and when it last validated the license"),
+        ),
+        (_l("nobody outside the vendor"),),
+        RetentionRule.WITH_ACCOUNTS,
+    ),
+    Purpose(
         "orders",
         _l("Orders of renewals and extra seats, and their invoicing"),
         LegalBasis.LEGAL_OBLIGATION,

@@ -9,11 +9,11 @@ the globals and filters of the app (`url_for`, `csrf_token`, ...) beneath its ow
 
 from collections import ChainMap
 
-from flask import current_app, template_rendered
+from flask import current_app, has_request_context, template_rendered
 from flask.signals import before_render_template
 from jinja2 import Environment, Template
 
-from portal import i18n
+from portal import access, i18n
 
 _ENVIRONMENT = "portal_jinja"
 
@@ -21,13 +21,23 @@ _ENVIRONMENT = "portal_jinja"
 def init_app(app) -> None:
     env = app.jinja_env.overlay(extensions=["jinja2.ext.i18n"])
     # Own dicts in front of the app's, so that nothing set here reaches the host's templates.
-    env.globals = ChainMap({}, app.jinja_env.globals)
+    # `read_only()` is a global, not context, so that imported form macros see it too.
+    env.globals = ChainMap({"read_only": read_only}, app.jinja_env.globals)
     env.filters = ChainMap(
-        {"datetimeformat": i18n.format_datetime, "dateformat": i18n.format_date},
+        {
+            "datetimeformat": i18n.format_datetime,
+            "dateformat": i18n.format_date,
+            "machinetime": i18n.machine_datetime,
+        },
         app.jinja_env.filters,
     )
     env.install_gettext_callables(i18n.translate, i18n.translate_plural, newstyle=True)
     app.extensions[_ENVIRONMENT] = env
+
+
+def read_only() -> bool:
+    """Support views the portal as a customer: forms show disabled, with the reason."""
+    return has_request_context() and access.is_read_only()
 
 
 def environment() -> Environment:

@@ -45,6 +45,7 @@ HIDDEN_WHILE_IMPERSONATING = {
     "portal.accounts.two_factor",
     "portal.accounts.recovery_codes",
     "portal.machines.license_file",
+    "portal.activity.export",
 }
 # The view's own way out; posting it in the matrix would end the view for the other routes.
 ENDS_THE_VIEW = {"portal.impersonation.stop", "portal.signin.logout"}
@@ -88,6 +89,11 @@ AUDIENCE = {
     "portal.accounts.two_factor_disable": CUSTOMER,
     "portal.accounts.two_factor_enrol": ANY_SIGNED_IN,
     "portal.activity.company": COMPANY_ADMIN,
+    "portal.activity.export": COMPANY_ADMIN,
+    "portal.activity.staff_company": STAFF_ONLY,
+    "portal.companies.end": STAFF_ADMIN_ONLY,
+    "portal.companies.new": STAFF_ADMIN_ONLY,
+    "portal.companies.restart": STAFF_ADMIN_ONLY,
     "portal.contacts.delete": COMPANY_ADMIN_ON_A,
     "portal.contacts.edit": COMPANY_ADMIN_ON_A,
     "portal.contacts.erase": COMPANY_ADMIN_ON_A,
@@ -142,6 +148,7 @@ AUDIENCE = {
     "portal.members.change_role": COMPANY_ADMIN_ON_A,
     "portal.members.deactivate": COMPANY_ADMIN_ON_A,
     "portal.members.index": COMPANY_ADMIN,
+    "portal.members.person": COMPANY_ADMIN_ON_A,
     "portal.members.reactivate": COMPANY_ADMIN_ON_A,
     "portal.members.remove": COMPANY_ADMIN_ON_A,
     "portal.members.resend_invitation": COMPANY_ADMIN_ON_A,
@@ -187,6 +194,9 @@ AUDIENCE = {
 URL_VALUES = {
     "portal.accounts.confirm_email": lambda world: {"token": world.objects["email_change"]},
     "portal.accounts.end_session": lambda world: {"session_id": world.objects["other_session"]},
+    "portal.activity.staff_company": lambda world: {"company_id": world.objects["company_a"].id},
+    "portal.companies.end": lambda world: {"company_id": world.objects["company_a"].id},
+    "portal.companies.restart": lambda world: {"company_id": world.objects["company_a"].id},
     "portal.contacts.delete": lambda world: {"contact_id": world.objects["deletable_contact"].id},
     "portal.contacts.edit": lambda world: {"contact_id": world.objects["contact"].id},
     "portal.contacts.erase": lambda world: {"account_id": world.objects["erasable"].id},
@@ -232,6 +242,7 @@ URL_VALUES = {
     },
     "portal.members.change_role": lambda world: {"account_id": world.accounts["member"].id},
     "portal.members.deactivate": lambda world: {"account_id": world.objects["deactivated"].id},
+    "portal.members.person": lambda world: {"account_id": world.accounts["member"].id},
     "portal.members.reactivate": lambda world: {"account_id": world.objects["deactivated"].id},
     "portal.members.remove": lambda world: {"account_id": world.objects["removed"].id},
     "portal.members.resend_invitation": lambda world: {"account_id": world.objects["reinvited"].id},

@@ -181,7 +181,8 @@ def test_the_company_activity_log_shows_the_token_uses(client, company, admin):
     db.session.commit()
     client.get("/api/v1/licenses", headers=bearer(secret))
     factories.login_as(client, admin)
-    assert "api_token.used" in client.get("/company/activity").get_data(as_text=True)
+    page = client.get("/company/activity").get_data(as_text=True)
+    assert "använde API-nyckeln Test token." in page
 
 
 def test_a_companys_tokens_go_when_its_accounts_are_purged(frozen_clock, make_company):

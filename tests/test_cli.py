@@ -337,7 +337,7 @@ def test_demo_loads_companies_accounts_licenses_and_releases_into_an_empty_datab
 ):
     result = invoke(runner, "demo")
     assert result.exit_code == 0, result.output
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Company)) == 3
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Company)) == 4
     staff_roles = set(db.session.scalars(sa.select(Account.staff_role)).all()) - {None}
     assert staff_roles == {StaffRole.SUPPORT, StaffRole.STAFF_ADMIN}
     products = set(db.session.scalars(sa.select(Release.product_id).distinct()).all())
@@ -346,14 +346,16 @@ def test_demo_loads_companies_accounts_licenses_and_releases_into_an_empty_datab
     assert "admin@nordiskbetal.example.com" in result.stdout
 
 
-def test_demo_has_an_end_of_life_release_and_a_company_ended_25_months_ago(
+def test_demo_has_an_end_of_life_release_and_companies_ended_25_and_20_months_ago(
     runner, app_ctx, frozen_clock
 ):
     invoke(runner, "demo")
     ended = db.session.scalars(
-        sa.select(Company.relationship_ended_on).where(Company.relationship_ended_on.is_not(None))
+        sa.select(Company.relationship_ended_on)
+        .where(Company.relationship_ended_on.is_not(None))
+        .order_by(Company.relationship_ended_on)
     ).all()
-    assert ended == [date(2024, 10, 2)]
+    assert ended == [date(2024, 10, 2), date(2025, 3, 2)]  # one due for removal, one not yet
     safelink_5 = db.session.scalar(sa.select(Release).where(Release.version.like("5.%")))
     assert safelink_5.end_of_life_on is not None
 

@@ -47,7 +47,7 @@ def test_erasing_deletes_the_login_and_the_personal_contacts(client, admin, make
 
     page = client.get(f"/contacts/erase/{person_id}").get_data(as_text=True)
     assert "person@example.com" in page
-    assert "Yes, erase the person" in page
+    assert "Yes, erase all personal data" in page
     response = _erase(client, person_id)
     assert response.status_code == 302
 
@@ -83,7 +83,7 @@ def test_accounting_records_are_kept_and_the_page_says_why(client, admin, make_a
     page = client.get(f"/contacts/erase/{person_id}").get_data(as_text=True)
     assert "Kept: accounting records" in page
     assert "Bookkeeping Act" in page
-    assert "7. year after the calendar year" in page
+    assert "7 years after the end of the calendar year" in page
     assert "#purpose-invoicing" in page
     _erase(client, person_id)
     assert _exists(Contact, record.id)

@@ -464,10 +464,8 @@ def test_the_company_admin_sees_the_view_in_the_activity_log(
     admin_client = in_english(app.test_client())
     login_as(admin_client, admin)
     page = admin_client.get("/company/activity").get_data(as_text=True)
-    assert (
-        "Support Sven Support viewed the portal as Anna Kund on 2026-11-02 10:00: ÄRENDE-1234"
-        in page
-    )
+    assert "Sven Support (support) started viewing the portal as Anna Kund: ÄRENDE-1234" in page
+    assert '<time datetime="2026-11-02T09:00:00Z">2026-11-02 10:00</time>' in page
 
 
 def test_the_viewed_person_sees_the_view_from_their_account_page(

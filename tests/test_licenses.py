@@ -55,7 +55,7 @@ def test_list_shows_the_company_licenses_with_seats_dates_and_masked_keys(
     db.session.commit()
     html = member_client.get("/licenses/").get_data(as_text=True)
     assert "SafeLink PFR" in html
-    assert "<td>12</td>" in html
+    assert re.search(r"<td[^>]*>12</td>", html)
     assert license.valid_until.isoformat() in html
     assert license.maintenance_until.isoformat() in html
     assert keys.mask(license.key) in html

@@ -317,6 +317,37 @@ def test_a_release_outside_the_maintenance_says_so(
     run()
     [mail] = mailbox.messages
     assert "does not include this release" in mail.text
+    assert "To renew, contact your contact person at the vendor." in mail.text
+
+
+def test_the_release_mail_names_where_to_renew(
+    app, company, license_manager, make_license, make_release, mailbox, monkeypatch
+):
+    monkeypatch.setitem(app.config, "PORTAL_SALES_EMAIL", "salj@leverantor.example")
+    make_license(
+        company,
+        "safelink",
+        valid_from=TODAY - timedelta(days=100),
+        maintenance_until=TODAY - timedelta(days=1),
+    )
+    make_release("safelink", "6.3", released_on=TODAY, notes="Stöd för ISO 20022.")
+    run()
+    [mail] = mailbox.messages
+    assert "To renew, write to salj@leverantor.example." in mail.text
+    assert "Release notes:\nStöd för ISO 20022." in mail.text.replace("\r\n", "\n")
+
+
+def test_the_release_mail_carries_the_release_notes(
+    company, license_manager, make_license, make_release, mailbox
+):
+    make_license(company, "safelink", valid_from=TODAY - timedelta(days=100))
+    make_release(
+        "safelink", "6.4", released_on=TODAY, notes="Nya ISO 20022-format.\n\nSnabbare import."
+    )
+    run()
+    [mail] = mailbox.messages
+    text = mail.text.replace("\r\n", "\n")
+    assert "Release notes:\nNya ISO 20022-format.\n\nSnabbare import." in text
 
 
 def test_old_releases_and_companies_without_an_active_license_are_not_told(

@@ -182,7 +182,21 @@ def test_the_downloads_page_offers_a_renewal_when_a_newer_release_is_not_covered
     factories.login_as(client, shop["manager"])
     page = client.get("/downloads/").get_data(as_text=True)
     assert "SafeLink 6.9" in page
-    assert f"/licenses/{shop['license'].id}#order-title" in page
+    assert '<a href="/licenses/">Förnya underhållet i portalen</a>' in page
+
+
+def test_a_member_is_sent_to_the_vendor_to_renew(client, shop):
+    factories.make_release("safelink", "6.9", released_on=clock.today())
+    db.session.commit()
+    factories.login_as(client, shop["member"])
+    page = client.get("/downloads/").get_data(as_text=True)
+    assert "SafeLink 6.9" in page and "Förnya underhållet i portalen" not in page
+
+
+def test_the_license_page_renewal_hint_points_to_its_order_box(client, shop):
+    factories.login_as(client, shop["admin"])
+    page = client.get(f"/licenses/{shop['license'].id}").get_data(as_text=True)
+    assert '<a href="#order-title">Förnya underhållet i portalen</a>' in page
 
 
 # --- 2. the order ------------------------------------------------------------------------------
@@ -557,27 +571,11 @@ def test_the_demo_data_has_a_price_list(app_ctx):
 
 
 def test_the_dashboard_points_a_license_manager_to_the_renewal(client, shop):
-    from portal.downloads.models import DownloadRecord
-
-    old = factories.make_release(
-        "safelink",
-        "5.4",
-        released_on=clock.today() - timedelta(days=400),
-        end_of_life_on=clock.today() + timedelta(days=20),
-    )
     factories.make_release("safelink", "6.5", released_on=clock.today())  # not covered
-    db.session.add(
-        DownloadRecord(
-            account_id=shop["manager"].id,
-            company_id=shop["company"].id,
-            release_file_id=old.files[0].id,
-        )
-    )
     db.session.commit()
     factories.login_as(client, shop["manager"])
     page = client.get("/").get_data(as_text=True)
-    assert "Förnya underhållet på licensens sida." in page
-    assert "/licenses/?product=safelink" in page
+    assert '<a href="/licenses/">Förnya underhållet i portalen</a>' in page
 
 
 def test_the_personal_data_export_lists_the_orders_the_person_placed(client, shop):

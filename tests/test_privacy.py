@@ -40,7 +40,7 @@ def test_the_privacy_page_follows_the_configured_retention(client, retention_mon
 
 def test_the_privacy_page_shows_the_bookkeeping_period(client):
     page = _page(client)
-    assert f"Kept until the end of the {BOOKKEEPING_YEARS}. year after the calendar year" in page
+    assert f"Kept for {BOOKKEEPING_YEARS} years after the end of the calendar year" in page
 
 
 def test_the_privacy_page_lists_every_purpose_of_the_register(client):

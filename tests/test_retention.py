@@ -37,6 +37,7 @@ from portal.contacts.models import ConsentRecord, Contact, RecordedBy
 from portal.db import db
 from portal.downloads.models import DownloadRecord
 from portal.licenses.models import License
+from portal.machines.models import Machine
 from portal.refusals import Refusal
 from portal.retention import lease
 from portal.retention import purge as retention
@@ -775,6 +776,29 @@ def test_a_purge_killed_after_its_first_batch_loses_nothing_and_the_next_run_fin
             )
         ).all()
     assert [tuple(r) for r in runs] == [("failed", "interrupted"), ("finished", None)]
+
+
+def test_machines_go_with_the_accounts_and_their_licenses_stay(frozen_clock, make_company):
+    # Machines are activated while the licenses are in force, and the relationship ends later.
+    ended = make_company("Slutad AB")
+    staying = make_company("Kvar AB")
+    ended_license = factories.make_license(ended, seats=3)
+    factories.make_machine(ended_license, hostname="annas-laptop")
+    factories.make_machine(ended_license, hostname="kassan")
+    factories.make_machine(factories.make_license(staying), hostname="kvar")
+    ended.relationship_ended_on = date(2024, 11, 2)
+    db.session.commit()
+
+    dry = retention.purge(clock.today(), dry_run=True)
+    assert dry.counts["machines"] == 2
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Machine)) == 3
+
+    report = retention.purge(clock.today())
+    assert report.counts["machines"] == 2
+    assert "machines=2" in report.summary()
+    assert db.session.scalars(sa.select(Machine.hostname)).all() == ["kvar"]
+    assert db.session.get(License, ended_license.id) is not None
+    assert retention.purge(clock.today()).counts["machines"] == 0
 
 
 # --- orders: accounting records that outlive the accounts --------------------------------------

@@ -16,14 +16,14 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from portal import clock
+from portal import clock, demo
 from portal.accounts.models import Account
 from portal.db import db
 from portal.licenses import notices
 from portal.machines.service import free_stale_machines
 from portal.mail import outbox
-from portal.retention import lease, scheduler
-from portal.retention.models import RetentionRun, RunStatus
+from portal.retention import lease, purge, scheduler
+from portal.retention.models import RetentionRun, RunStatus, SchedulerLease
 from portal.retention.scheduler import PortalScheduler, last_scheduled_purge, purge_was_missed
 from tests import factories
 from tests.conftest import TEST_DATABASE_URL
@@ -81,6 +81,20 @@ def finished_run(started: datetime, *, dry_run=False, status=RunStatus.FINISHED)
     db.session.add(run)
     db.session.commit()
     return run
+
+
+def schedule_started(moment: datetime):
+    """A scheduler first became active on this database at `moment` (its lease row)."""
+    db.session.add(
+        SchedulerLease(
+            name=lease.SCHEDULER,
+            holder="earlier:1:abcd",
+            created_dt=moment,
+            acquired_dt=moment,
+            expires_dt=moment + timedelta(minutes=1),
+        )
+    )
+    db.session.commit()
 
 
 def runs(origin: str) -> int:
@@ -234,9 +248,45 @@ def test_no_purge_is_made_up_when_todays_0300_run_finished(make_scheduler):
 
 
 def test_dry_runs_and_failed_runs_do_not_count_as_the_daily_purge():
+    schedule_started(datetime(2026, 10, 30, 12, 0, tzinfo=UTC))
     finished_run(datetime(2026, 11, 2, 2, 0, 5, tzinfo=UTC), dry_run=True)
     finished_run(datetime(2026, 11, 2, 2, 30, tzinfo=UTC), status=RunStatus.FAILED)
     assert purge_was_missed() is True
+
+
+def test_a_fresh_instance_whose_schedule_never_ran_makes_up_nothing(make_scheduler, make_company):
+    company = make_company("Slutad AB", ended_on=date(2024, 11, 2))
+    factories.make_account("member", company=company)
+    db.session.commit()
+    assert purge_was_missed() is False  # no scheduler has ever run here
+    instance = make_scheduler()
+    instance.keep_lease()  # the first scheduler: the schedule starts now, after today's 03:00
+    assert purge_was_missed() is False
+    assert instance.catch_up() is False
+    assert runs("catch-up") == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Account)) == 1
+
+
+def test_a_schedule_that_started_before_a_missed_0300_makes_it_up():
+    schedule_started(datetime(2026, 11, 1, 20, 0, tzinfo=UTC))  # yesterday evening
+    assert purge_was_missed() is True  # and no run since: this morning's 03:00 was missed
+    finished_run(datetime(2026, 11, 2, 2, 0, 5, tzinfo=UTC))
+    assert purge_was_missed() is False
+
+
+def test_the_demo_keeps_its_retention_example_after_the_scheduler_starts(make_scheduler, app):
+    demo.load_demo_data()
+    db.session.commit()
+    instance = make_scheduler()
+    instance.keep_lease()
+    assert instance.catch_up() is False
+    report = purge.purge(dry_run=True)
+    assert report.counts["accounts"] >= 1  # the ended company's accounts are still there to see
+    assert report.counts["companies"] >= 1
+    upcoming = {item.company_name: item for item in purge.upcoming()}
+    assert upcoming["Gamla Kunden AB"].is_due(clock.today())
+    # ... and one that is not due yet, so the staff page shows what comes later
+    assert any(not item.is_due(clock.today()) for item in upcoming.values())
 
 
 def test_a_standby_makes_up_nothing(make_scheduler):
@@ -326,6 +376,22 @@ def test_two_scheduler_processes_run_each_job_once_and_the_standby_takes_over(
             sa.text(
                 "CREATE TABLE scheduler_test_ticks"
                 " (id serial PRIMARY KEY, pid integer, at timestamptz DEFAULT clock_timestamp())"
+            )
+        )
+        # The schedule ran before (two days ago) and then stopped: the last 03:00 was missed.
+        earlier = datetime.now(UTC) - timedelta(days=2)
+        connection.execute(
+            RetentionRun.__table__.insert().values(
+                started_dt=earlier,
+                finished_dt=earlier,
+                as_of_on=earlier.date(),
+                dry_run=False,
+                status=RunStatus.FINISHED,
+                origin="scheduler",
+                holder="earlier:1:abcd",
+                months=24,
+                batches=0,
+                counts={},
             )
         )
 

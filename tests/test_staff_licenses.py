@@ -2,6 +2,7 @@
 
 import hashlib
 import io
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -129,6 +130,28 @@ def test_company_page_lists_its_licenses_with_masked_keys(
     assert license.key[:5] in html
     assert license.key not in html
     assert other.key[:5] not in html
+
+
+def test_the_index_counts_a_company_without_licenses_as_none_valid(
+    admin_client, company, make_company, make_license, frozen_clock
+):
+    make_license(company, "safelink", valid_until=None)
+    make_license(
+        company,
+        "safelink-pfr",
+        valid_from=date(2024, 1, 1),
+        valid_until=clock.today() - timedelta(days=1),
+    )
+    empty = make_company("Tomma Lådan AB")
+    db.session.commit()
+    page = admin_client.get("/staff/licenses/").get_data(as_text=True)
+
+    def counts(name: str) -> list[str]:
+        [row] = [row for row in page.split("<tr") if name in row]
+        return re.findall(r"<td[^>]*>\s*(\d+)\s*</td>", row)
+
+    assert counts(empty.name) == ["0", "0"]
+    assert counts(company.name) == ["2", "1"]
 
 
 def test_extend_sets_new_dates_and_is_audited(admin_client, company, make_license, frozen_clock):

@@ -95,7 +95,7 @@ def test_the_company_page_lists_users_contacts_and_recent_activity(staff_client,
     page = staff_client.get(f"/staff/companies/{acme.id}").get_data(as_text=True)
     assert re.search(r'href="/staff/accounts/\d+">karin@acme.example</a>', page)
     assert "Tekla Teknik" in page and "teknik@acme.example" in page
-    assert "Recent activity" in page and "account.created" in page
+    assert "Recent activity" in page and "created the account of" in page
 
 
 def test_the_company_page_of_an_unknown_company_is_not_found(staff_client):

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal import clock
 from portal.companies.models import Company
 from portal.db import db, enum_column
+from portal.i18n import lazy_gettext as _l
 
 
 class AccountKind(enum.StrEnum):
@@ -25,6 +26,15 @@ class CompanyRole(enum.StrEnum):
 class StaffRole(enum.StrEnum):
     SUPPORT = "support"
     STAFF_ADMIN = "staff_admin"
+
+
+# The roles in words, lower-case for use inside a sentence ("Karin Ek (admin)").
+ROLE_LABELS = {
+    CompanyRole.MEMBER: _l("member"),
+    CompanyRole.ADMIN: _l("admin"),
+    StaffRole.SUPPORT: _l("support"),
+    StaffRole.STAFF_ADMIN: _l("staff admin"),
+}
 
 
 class Account(db.Model):
@@ -77,6 +87,11 @@ class Account(db.Model):
     @property
     def is_company_admin(self) -> bool:
         return self.company_role == CompanyRole.ADMIN
+
+    @property
+    def role_label(self):
+        """The staff or company role in words, in the reader's language."""
+        return ROLE_LABELS[self.staff_role or self.company_role]
 
     @property
     def display_name(self) -> str:

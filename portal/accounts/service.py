@@ -100,18 +100,6 @@ def authenticate(email: str, password: str) -> Account | None:
     return account
 
 
-def account_names(events) -> dict[int, str]:
-    """Names of the accounts that acted, or were acted as, in audit events (removed ones absent)."""
-    ids = {e.actor_account_id for e in events if e.actor_account_id}
-    ids |= {e.acting_as_account_id for e in events if e.acting_as_account_id}
-    if not ids:
-        return {}
-    query = sa.select(Account.id, sa.func.coalesce(Account.name, Account.email)).where(
-        Account.id.in_(ids)
-    )
-    return dict(db.session.execute(query).all())
-
-
 # --- the license manager: the account the company admin chose (see portal.licenses.manager) ----
 
 

@@ -22,6 +22,7 @@ from portal.accounts.forms import (
     RegenerateForm,
 )
 from portal.accounts.models import Account, TokenPurpose
+from portal.accounts.qrcode import qr_svg
 from portal.i18n import LANGUAGE_COOKIE
 from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
@@ -226,13 +227,15 @@ def confirm_email(token: str):
 
 
 def render_enrolment(form, record, account: Account, *, forced: bool):
+    uri = twofactor.provisioning_uri(record, account)
     return http.no_store(
         render_template(
             "portal/accounts/two_factor_enrol.html",
             form=form,
             account=account,
             secret=twofactor.grouped(record.secret),
-            uri=twofactor.provisioning_uri(record, account),
+            uri=uri,
+            qr_code=qr_svg(uri, _("QR code with the key for %(email)s", email=account.email)),
             issuer=twofactor.ISSUER,
             forced=forced,
         )

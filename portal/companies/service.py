@@ -1,4 +1,5 @@
-"""Creating companies and ending or restarting the customer relationship."""
+"""Creating companies and ending or restarting the customer relationship: the rules that the
+command line and the staff admin's pages share."""
 
 from datetime import date
 
@@ -12,11 +13,18 @@ from portal.db import db
 from portal.i18n import lazy_gettext as _l
 from portal.refusals import Refusal
 
+# The 12-digit form of a legal person's number puts the "century" 16 in front of the 10 digits.
+LEGAL_PERSON_CENTURY = "16"
+
 
 def normalize_org_number(value: str) -> str:
-    """A Swedish organisation number as NNNNNN-NNNN, or a Refusal for the `org_number` field."""
+    """A Swedish organisation number as NNNNNN-NNNN (the one stored form), from its 10-digit
+    form or its 12-digit form with 16 in front, or a Refusal for the `org_number` field."""
+    compact = orgnr.compact(value or "")
+    if len(compact) == 12 and compact.startswith(LEGAL_PERSON_CENTURY):
+        compact = compact[len(LEGAL_PERSON_CENTURY) :]
     try:
-        compact = orgnr.validate(value)
+        compact = orgnr.validate(compact)
     except exceptions.ValidationError:
         raise Refusal(
             _l("%(value)s is not a valid Swedish organisation number.", value=repr(value)),
@@ -65,6 +73,14 @@ def end_relationship(company: Company, ended_on: date, *, actor=None, actor_labe
 
 
 def restart_relationship(company: Company, *, actor=None, actor_label=None) -> None:
+    if company.relationship_ended_on is None:
+        raise Refusal(
+            _l(
+                "%(name)s is a customer; there is no ended relationship to restart.",
+                name=company.name,
+            ),
+            code="not_ended",
+        )
     company.relationship_ended_on = None
     audit.record(
         "company.relationship_restarted", actor=actor, actor_label=actor_label, subject=company

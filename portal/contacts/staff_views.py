@@ -73,7 +73,11 @@ def _person(name, email) -> str:
 
 
 def _subject_choices(company: Company) -> list[SelectChoice]:
-    choices = [SelectChoice(COMPANY_SUBJECT, _("The company itself"))]
+    # A required select starts with an empty choice, so that nobody is chosen by default.
+    choices = [
+        SelectChoice("", _("Choose…")),
+        SelectChoice(COMPANY_SUBJECT, _("The company itself")),
+    ]
     for account in db.session.scalars(
         sa.select(Account).where(Account.company_id == company.id).order_by(Account.email)
     ):

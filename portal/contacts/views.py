@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from portal import access
 from portal.accounts.models import Account
+from portal.accounts.service import is_license_manager
 from portal.contacts import consent, erasure, service
 from portal.contacts.forms import (
     KIND_LABELS,
@@ -18,7 +19,7 @@ from portal.contacts.forms import (
 from portal.contacts.models import Contact, RecordedBy
 from portal.db import db
 from portal.forms import show_refusal
-from portal.i18n import current_language
+from portal.i18n import current_language, ngettext
 from portal.i18n import gettext as _
 from portal.refusals import Refusal
 from portal.register import BOOKKEEPING_YEARS, REGISTER, RetentionRule, bookkeeping_end
@@ -182,6 +183,16 @@ def withdraw_consent(contact_id: int):
     return redirect(url_for(".show", contact_id=contact.id))
 
 
+def erased_with_records(count: int) -> str:
+    return ngettext(
+        "The person's data is erased. %(num)d accounting record is kept for the bookkeeping"
+        " period.",
+        "The person's data is erased. %(num)d accounting records are kept for the bookkeeping"
+        " period.",
+        count,
+    )
+
+
 def _bookkeeping_purpose():
     return next(p for p in REGISTER if p.retention == RetentionRule.BOOKKEEPING)
 
@@ -197,14 +208,7 @@ def erase(account_id: int):
     if request.method == "POST" and problem is None:
         result = erasure.erase_person(account, actor=_actor())
         if result.accounting_records_kept:
-            flash(
-                _(
-                    "The person's data is erased. %(count)d accounting record(s) are kept for "
-                    "the bookkeeping period.",
-                    count=result.accounting_records_kept,
-                ),
-                "success",
-            )
+            flash(erased_with_records(result.accounting_records_kept), "success")
         else:
             flash(_("The person's data is erased."), "success")
         return redirect(url_for(".index"))
@@ -217,6 +221,7 @@ def erase(account_id: int):
         bookkeeping_purpose=_bookkeeping_purpose(),
         bookkeeping_years=BOOKKEEPING_YEARS,
         kept_until=bookkeeping_end(ended_on) if ended_on else None,
+        manages_licenses=is_license_manager(account),
         **_labels(),
     ), (409 if request.method == "POST" else 200)
 

@@ -2,20 +2,23 @@
 
 End-of-life warnings: where the company's most recent download of a product is a release whose
 end-of-life date has passed or is at most `WARN_DAYS_BEFORE_END_OF_LIFE` away, the dashboard
-warns and points to the newest release of that product the company may download.
+warns and points to the newest release of that product the company may download. Downloads that
+support made while viewing the portal as the customer are recorded as theirs but do not count:
+what support fetched to look into a problem says nothing about what the customer runs.
 """
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from portal import audit, clock
 from portal.accounts.models import Account
 from portal.db import db
 from portal.downloads.models import DownloadRecord
 from portal.licenses import entitlement
-from portal.licenses.models import WARN_DAYS_BEFORE_END_OF_LIFE, Release, ReleaseFile
+from portal.licenses.models import WARN_DAYS_BEFORE_END_OF_LIFE, Product, Release, ReleaseFile
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,10 @@ def warnings_for(company_id: int, *, today: date | None = None) -> list[EndOfLif
         .select_from(DownloadRecord)
         .join(ReleaseFile, ReleaseFile.id == DownloadRecord.release_file_id)
         .join(Release, Release.id == ReleaseFile.release_id)
-        .where(DownloadRecord.company_id == company_id)
+        .where(
+            DownloadRecord.company_id == company_id,
+            DownloadRecord.impersonator_account_id.is_(None),
+        )
         .subquery()
     )
     horizon = today + timedelta(days=WARN_DAYS_BEFORE_END_OF_LIFE)
@@ -112,3 +118,40 @@ def record_download(
             "sha256": release_file.sha256,
         },
     )
+
+
+@dataclass(frozen=True)
+class RecentDownload:
+    downloaded_dt: datetime
+    release: str  # "SafeLink 6.1"
+    filename: str
+    by: str | None  # the account's name; None when the retention purge removed it
+    by_support: str | None  # support's name when support downloaded while viewing as the account
+
+
+def recent_downloads(company_id: int, limit: int = 10) -> list[RecentDownload]:
+    """The company's latest downloads, newest first, with who made them (one query)."""
+    by = aliased(Account)
+    support = aliased(Account)
+    rows = db.session.execute(
+        sa.select(
+            DownloadRecord.downloaded_dt,
+            Product.name,
+            Release.version,
+            ReleaseFile.filename,
+            sa.func.coalesce(by.name, by.email),
+            sa.func.coalesce(support.name, support.email),
+        )
+        .join(ReleaseFile, ReleaseFile.id == DownloadRecord.release_file_id)
+        .join(Release, Release.id == ReleaseFile.release_id)
+        .join(Product, Product.id == Release.product_id)
+        .outerjoin(by, by.id == DownloadRecord.account_id)
+        .outerjoin(support, support.id == DownloadRecord.impersonator_account_id)
+        .where(DownloadRecord.company_id == company_id)
+        .order_by(DownloadRecord.downloaded_dt.desc(), DownloadRecord.id.desc())
+        .limit(limit)
+    ).all()
+    return [
+        RecentDownload(when, f"{product} {version}", filename, name, support_name)
+        for when, product, version, filename, name, support_name in rows
+    ]

@@ -1,7 +1,6 @@
 """The releases a company may download, and the downloads themselves (sent by
 `portal.downloads.delivery`, the same way as through the JSON API)."""
 
-from collections.abc import Callable
 from itertools import groupby
 
 from flask import abort
@@ -15,27 +14,22 @@ from portal.licenses import entitlement
 from portal.licenses.models import ReleaseFile
 from portal.rendering import render_template
 
-# Sections a higher feature adds to the downloads page (portal.orders: renewal offers); each
-# takes the company's id and returns the context its own included template reads.
-DOWNLOADS_PAGE_SECTIONS: list[Callable[[int], dict]] = []
-
 
 @access.CUSTOMER
 def index():
-    sections = {}
-    for section in DOWNLOADS_PAGE_SECTIONS:
-        sections.update(section(current_user.company_id))
     releases = entitlement.offered_releases(current_user.company_id)
     groups = [
         (product, list(product_releases))
         for product, product_releases in groupby(releases, key=lambda release: release.product)
     ]
+    today = clock.today()
     return render_template(
         "portal/downloads/index.html",
         groups=groups,
         human_size=human_size,
-        today=clock.today(),
-        **sections,
+        today=today,
+        withheld=entitlement.withheld_releases(current_user.company_id, today=today),
+        lapsed=entitlement.lapsed_licenses(current_user.company_id, today=today),
     )
 
 

@@ -12,6 +12,7 @@ from functools import cache
 from itertools import groupby
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from portal import clock
 from portal.db import db
@@ -139,3 +140,63 @@ def newest_offered_by_product(
     statement = sa.select(Release).join(ranked, ranked.c.release_id == Release.id)
     statement = statement.where(ranked.c.position == 1)
     return {release.product_id: release for release in db.session.scalars(statement)}
+
+
+@dataclass(frozen=True)
+class WithheldRelease:
+    """A release of a product the company holds a license for, that its maintenance misses."""
+
+    product: str
+    version: str
+    released_on: date
+    maintenance_ended_on: date  # the latest maintenance end of its licenses in force
+
+
+@dataclass(frozen=True)
+class LapsedLicense:
+    """A product whose every license of the company has ended (none revoked, none in force)."""
+
+    product: str
+    ended_on: date
+
+
+def withheld_releases(company_id: int, *, today: date | None = None) -> list[WithheldRelease]:
+    """Releases not offered although the company holds a license in force for their product:
+    published after every such license's maintenance ended (one query), newest first."""
+    today = today or clock.today()
+    held = aliased(License)  # not the License of `offered`'s own subquery
+    maintenance_end = sa.func.max(held.maintenance_until)
+    rows = db.session.execute(
+        sa.select(Product.name, Release.version, Release.released_on, maintenance_end)
+        .join(Release.product)
+        .join(held, held.product_id == Release.product_id)
+        .where(
+            held.company_id == company_id,
+            held.is_active_on(today),
+            ~offered(company_id, today),
+        )
+        .group_by(Release.id, Product.name, Release.version, Release.released_on)
+        .order_by(Product.name, Release.released_on.desc(), Release.id.desc())
+    ).all()
+    return [WithheldRelease(*row) for row in rows if row[3] is not None]
+
+
+def lapsed_licenses(company_id: int, *, today: date | None = None) -> list[LapsedLicense]:
+    """Products the company held licenses for that have all run out (one query)."""
+    today = today or clock.today()
+    in_force = sa.select(License.product_id).where(
+        License.company_id == company_id, License.is_active_on(today)
+    )
+    rows = db.session.execute(
+        sa.select(Product.name, sa.func.max(License.valid_until))
+        .join(License.product)
+        .where(
+            License.company_id == company_id,
+            License.revoked_dt.is_(None),
+            License.valid_until < today,
+            License.product_id.not_in(in_force),
+        )
+        .group_by(Product.name)
+        .order_by(Product.name)
+    ).all()
+    return [LapsedLicense(*row) for row in rows]

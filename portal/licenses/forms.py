@@ -87,9 +87,18 @@ class ManagerForm(PortalForm):
 MAX_SEATS = 100_000
 
 
+# A required select starts with an empty choice (nothing is chosen by default), which these
+# integer selects read as None.
+NOTHING_CHOSEN = SelectChoice("", _l("Choose…"))
+
+
+def _id_or_none(value) -> int | None:
+    return None if value in ("", None) else int(value)
+
+
 def _product_choices() -> list[SelectChoice]:
     products = db.session.scalars(sa.select(Product).order_by(Product.name))
-    return [SelectChoice(product.id, product.name) for product in products]
+    return [NOTHING_CHOSEN, *(SelectChoice(product.id, product.name) for product in products)]
 
 
 def _check_end_after_start(field, start) -> None:
@@ -99,10 +108,10 @@ def _check_end_after_start(field, start) -> None:
 
 class LicenseForm(PortalForm):
     company = SelectField(
-        _l("Company"), coerce=int, validators=[InputRequired(_l("Choose a company."))]
+        _l("Company"), coerce=_id_or_none, validators=[InputRequired(_l("Choose a company."))]
     )
     product = SelectField(
-        _l("Product"), coerce=int, validators=[InputRequired(_l("Choose a product."))]
+        _l("Product"), coerce=_id_or_none, validators=[InputRequired(_l("Choose a product."))]
     )
     seats = IntegerField(
         _l("Seats"),
@@ -137,8 +146,11 @@ class LicenseForm(PortalForm):
         super().__init__(*args, **kwargs)
         companies = db.session.scalars(sa.select(Company).order_by(Company.name, Company.id))
         self.company.choices = [
-            SelectChoice(company.id, f"{company.name} ({company.org_number})")
-            for company in companies
+            NOTHING_CHOSEN,
+            *(
+                SelectChoice(company.id, f"{company.name} ({company.org_number})")
+                for company in companies
+            ),
         ]
         self.product.choices = _product_choices()
 
@@ -188,7 +200,7 @@ class ProductForm(PortalForm):
 
 class ReleaseForm(PortalForm):
     product = SelectField(
-        _l("Product"), coerce=int, validators=[InputRequired(_l("Choose a product."))]
+        _l("Product"), coerce=_id_or_none, validators=[InputRequired(_l("Choose a product."))]
     )
     version = StringField(
         _l("Version"),

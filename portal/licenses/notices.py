@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 
 from portal import clock, mail, transaction
 from portal.accounts.service import current_manager
@@ -214,6 +215,8 @@ def _mail_content(notice: DueNotice, company: Company, today: date) -> tuple[str
         "product": release.product.name,
         "version": release.version,
         "released_on": release.released_on,
+        "notes": release.notes.strip(),
         "included": included,
         "link": external_url("portal.downloads.index"),
+        "sales_email": current_app.config["PORTAL_SALES_EMAIL"],
     }

@@ -49,8 +49,10 @@ def _can_change() -> bool:
 @access.STAFF
 def index():
     today = clock.today()
-    in_force = sa.func.sum(
-        sa.case((License.state_expression(today).in_([s.value for s in IN_FORCE]), 1), else_=0)
+    # Counted by the license's id, which the outer join leaves empty for a company without any
+    # (its empty columns would otherwise read as one perpetual license in force).
+    in_force = sa.func.count(
+        sa.case((License.state_expression(today).in_([s.value for s in IN_FORCE]), License.id))
     )
     rows = db.session.execute(
         sa.select(Company, sa.func.count(License.id), in_force)

@@ -21,7 +21,7 @@ from portal.i18n import gettext as _
 from portal.licenses import entitlement, manager
 from portal.licenses.forms import PERSONAL, ManagerForm
 from portal.licenses.listing import LicenseQuery, filter_selects, translated_state_labels
-from portal.licenses.models import STATE_LABELS, License, LicenseState, Product
+from portal.licenses.models import IN_FORCE, STATE_LABELS, License, LicenseState, Product
 from portal.refusals import Refusal
 from portal.rendering import render_template
 from portal.signin import service as signin
@@ -38,6 +38,7 @@ def index():
         filtered=query.filtered,
         rows=rows,
         state_labels=translated_state_labels(),
+        today=clock.today(),
     )
 
 
@@ -72,7 +73,14 @@ def _render_detail(license_id: int, *, reveal_key: bool = False):
         revealed_key=license.key if reveal_key else None,
         can_reveal=LICENSE_MANAGER_OR_ADMIN.allows(current_user),
         **sections,
+        maintenance_ended=_maintenance_ended(license, state),
     )
+
+
+def _maintenance_ended(license: License, state: LicenseState) -> bool:
+    """In force, but its maintenance is over: newer releases are not included."""
+    ended = license.maintenance_until is not None and license.maintenance_until < clock.today()
+    return ended and state in IN_FORCE
 
 
 def _company_license_or_404(license_id: int) -> tuple[License, LicenseState]:

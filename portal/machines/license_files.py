@@ -135,6 +135,7 @@ def issue(license: License, machine: Machine, *, actor=None) -> str:
         details={
             "machine_id": machine.id,
             "fingerprint": machine.fingerprint,
+            "hostname": machine.hostname,
             "key_id": signer.key_id,
             "expires": content["expires"],
         },

@@ -1,9 +1,12 @@
-"""`/company/users`: a company admin invites, changes, deactivates and removes its users."""
+"""`/company/users`: a company admin invites its users and reads them in a list;
+`/company/users/<id>`: one person's page (role, status, sessions, removal), whose buttons post to
+the actions below and come back to it."""
 
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from portal import access
+from portal.accounts import sessions
 from portal.accounts.models import Account, CompanyRole
 from portal.accounts.service import is_license_manager
 from portal.forms import show_refusal
@@ -40,7 +43,20 @@ def index():
         accounts=service.company_accounts(current_user.company_id),
         is_invited=service.is_invited,
         is_license_manager=is_license_manager,
-        role_form=RoleForm,
+    )
+
+
+@access.COMPANY_ADMIN
+def person(account_id: int):
+    account = _member_or_404(account_id)
+    return render_template(
+        "portal/members/person.html",
+        account=account,
+        role_form=RoleForm(formdata=None, role=account.company_role.value),
+        invited=service.is_invited(account),
+        manages_licenses=is_license_manager(account),
+        sessions=sessions.active_sessions(account),
+        is_yourself=account.id == current_user.id,
     )
 
 
@@ -87,6 +103,7 @@ def cancel_invitation(account_id: int):
         service.cancel_invitation,
         _member_or_404(account_id),
         done=_("The invitation to %(name)s is cancelled."),
+        gone=True,
     )
 
 
@@ -94,16 +111,25 @@ def cancel_invitation(account_id: int):
 def remove(account_id: int):
     account = _member_or_404(account_id)
     if request.method == "POST":
-        return _apply(service.remove, account, done=_("%(name)s has been removed."))
-    return render_template("portal/members/remove.html", account=account)
+        return _apply(
+            service.remove,
+            account,
+            done=_("The login of %(name)s is removed."),
+            gone=True,
+        )
+    return render_template(
+        "portal/members/remove.html", account=account, manages_licenses=is_license_manager(account)
+    )
 
 
-def _apply(action, account: Account, *args, done: str):
+def _apply(action, account: Account, *args, done: str, gone: bool = False):
+    """Do it, then show the person's page again (or the list, when the account is gone)."""
     name = account.display_name
+    back = url_for(".person", account_id=account.id)
     try:
         action(current_user, account, *args)
     except Refusal as refusal:
         flash(str(refusal), "error")
-    else:
-        flash(done % {"name": name}, "success")
-    return redirect(url_for(".index"))
+        return redirect(back)
+    flash(done % {"name": name}, "success")
+    return redirect(url_for(".index") if gone else back)

@@ -2,14 +2,12 @@
 
 from flask import Blueprint
 
-from portal.downloads import views as download_views
 from portal.licenses import views as license_views
 from portal.orders import staff_views, views
 
 bp = Blueprint("orders", __name__)
 
 license_views.LICENSE_PAGE_SECTIONS.append(views.license_section)
-download_views.DOWNLOADS_PAGE_SECTIONS.append(views.downloads_section)
 
 bp.add_url_rule("/cart", "cart", views.cart)
 bp.add_url_rule("/cart/add", "add_to_cart", views.add_to_cart, methods=["POST"])

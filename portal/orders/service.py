@@ -32,7 +32,7 @@ from portal.contacts.models import Contact, ContactRole
 from portal.db import db
 from portal.i18n import lazy_gettext as _l
 from portal.licenses import service as licenses
-from portal.licenses.models import License, LicenseState, Product, Release
+from portal.licenses.models import License, LicenseState, Product
 from portal.machines.service import lock_license
 from portal.orders import money
 from portal.orders.models import (
@@ -577,42 +577,3 @@ def offer_for(license: License, today: date | None = None) -> Offer:
         {item: price_of(license.product_id, item) for item in Item},
         {item: orderable_problem(license, item, today) for item in Item},
     )
-
-
-@dataclass(frozen=True)
-class UncoveredRelease:
-    license: License
-    version: str
-    released_on: date
-
-
-def uncovered_releases(company_id: int, today: date | None = None) -> list[UncoveredRelease]:
-    """For each license in force whose maintenance ended before its product's newest release:
-    that release (the downloads page offers a renewal)."""
-
-    today = today or clock.today()
-    ranked = sa.select(
-        Release.product_id,
-        Release.version,
-        Release.released_on,
-        sa.func.row_number()
-        .over(
-            partition_by=Release.product_id,
-            order_by=(Release.released_on.desc(), Release.id.desc()),
-        )
-        .label("position"),
-    ).subquery()
-    rows = db.session.execute(
-        sa.select(License, ranked.c.version, ranked.c.released_on)
-        .join(ranked, sa.and_(ranked.c.product_id == License.product_id, ranked.c.position == 1))
-        .where(
-            License.company_id == company_id,
-            License.is_active_on(today),
-            License.maintenance_until.is_not(None),
-            License.maintenance_until < ranked.c.released_on,
-        )
-        .order_by(License.id)
-    ).all()
-    return [
-        UncoveredRelease(license, version, released_on) for license, version, released_on in rows
-    ]

@@ -182,11 +182,3 @@ def license_section(license: License, state: LicenseState) -> dict:
         "item_labels": ITEM_LABELS,
         "format_sek": money.format_sek,
     }
-
-
-def downloads_section(company_id: int) -> dict:
-    """The downloads page's renewal hints: releases the maintenance does not cover."""
-    return {
-        "uncovered_releases": service.uncovered_releases(company_id),
-        "can_order": may_order(),
-    }

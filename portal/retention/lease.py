@@ -61,7 +61,11 @@ def acquire(name: str, holder: str, seconds: int | None = None) -> bool:
             with db.session.begin_nested():
                 db.session.execute(
                     table.insert().values(
-                        name=name, holder=holder, acquired_dt=now, expires_dt=expires
+                        name=name,
+                        holder=holder,
+                        acquired_dt=now,
+                        expires_dt=expires,
+                        created_dt=now,
                     )
                 )
             taken = 1

@@ -63,3 +63,6 @@ class SchedulerLease(db.Model):
     holder: Mapped[str] = mapped_column(sa.String(200))
     acquired_dt: Mapped[datetime] = mapped_column(default=clock.now)
     expires_dt: Mapped[datetime]
+    # When the lease was first taken on this database: for the scheduler's, when the schedule
+    # started, so that a fresh instance does not make up runs that were never due.
+    created_dt: Mapped[datetime] = mapped_column(default=clock.now)

@@ -48,8 +48,8 @@ from portal.companies.models import Company
 from portal.contacts.models import ConsentRecord, Contact, Disclosure
 from portal.db import among, db
 from portal.downloads.models import DownloadRecord
-from portal.licenses.models import PendingManagerDesignation
-from portal.machines.models import ApiToken
+from portal.licenses.models import License, PendingManagerDesignation
+from portal.machines.models import ApiToken, Machine
 from portal.mail.models import OutboxMail
 from portal.orders.models import Order, OrderLine
 from portal.refusals import Refusal
@@ -78,6 +78,7 @@ COUNT_NAMES = (
     "contacts",
     "accounting_records",
     "api_tokens",
+    "machines",
     "orders_pseudonymised",
     "order_addresses_removed",
     "orders_removed",
@@ -354,9 +355,13 @@ class _Purge:
             Contact.company_id == Company.id, *self._removable_contacts(page)
         )
         has_tokens = sa.exists().where(ApiToken.company_id == Company.id)
+        has_machines = sa.exists().where(
+            Machine.license_id == License.id, License.company_id == Company.id
+        )
         return db.session.scalar(
             sa.select(sa.func.count(Company.id)).where(
-                Company.id.in_(self._due(page)), sa.or_(has_accounts, has_contacts, has_tokens)
+                Company.id.in_(self._due(page)),
+                sa.or_(has_accounts, has_contacts, has_tokens, has_machines),
             )
         )
 
@@ -501,7 +506,16 @@ class _Purge:
             sa.delete(ApiToken).where(ApiToken.company_id.in_(self._due(page))),
             execution_options={"synchronize_session": "fetch"},
         ).rowcount
+        # A machine's name often names its user ("annas-laptop"): machines go with the accounts,
+        # and their licenses (the contract) stay.
+        found["machines"] = db.session.execute(
+            sa.delete(Machine).where(Machine.license_id.in_(self._licenses_of_due(page))),
+            execution_options={"synchronize_session": "fetch"},
+        ).rowcount
         return found
+
+    def _licenses_of_due(self, page: list[int]) -> sa.Select:
+        return sa.select(License.id).where(License.company_id.in_(self._due(page)))
 
 
 def _count_dependents(ids: list[int]) -> dict[str, int]:

@@ -20,7 +20,9 @@ mails every few seconds. Each runs in its own app context, as one step
 as steps of their own. Runs missed while the process was busy are coalesced into one (`coalesce`,
 `misfire_grace_time`); runs missed while no scheduler was active are made up
 once when a process becomes the active one: the purge when no finished (non-dry) run has
-started since the last 03:00, and the notices, which never send a notice twice.
+started since the last 03:00 although the schedule was already running then, and the notices,
+which never send a notice twice. A fresh instance (the first scheduler on its database) has
+missed nothing: its first purge is the next 03:00 one, so `make run` keeps its demo data.
 """
 
 import atexit
@@ -47,7 +49,7 @@ from portal.machines.service import free_stale_machines
 from portal.mail.outbox import deliver_due
 from portal.refusals import Refusal
 from portal.retention import lease, purge
-from portal.retention.models import RetentionRun, RunStatus
+from portal.retention.models import RetentionRun, RunStatus, SchedulerLease
 
 log = logging.getLogger(__name__)
 
@@ -106,16 +108,31 @@ def last_scheduled_purge(now: datetime) -> datetime:
 
 
 def purge_was_missed(now: datetime | None = None) -> bool:
-    """No finished real purge has started since the last 03:00."""
+    """The last 03:00 purge was due and did not run: no finished real purge has started since,
+    and either an earlier one did or the schedule had started before it (the scheduler's lease
+    was first taken earlier). On a fresh instance no purge was ever due."""
     now = now or clock.now()
+    due = last_scheduled_purge(now)
     last = db.session.scalar(
         sa.select(sa.func.max(RetentionRun.started_dt)).where(
             RetentionRun.status == RunStatus.FINISHED, RetentionRun.dry_run.is_(False)
         )
     )
-    if last is not None and last.tzinfo is None:
-        last = last.replace(tzinfo=UTC)
-    return last is None or last < last_scheduled_purge(now)
+    if last is None:
+        last = schedule_started()
+        return last is not None and _aware(last) < due
+    return _aware(last) < due
+
+
+def schedule_started() -> datetime | None:
+    """When a scheduler first became active on this database (None: never)."""
+    return db.session.scalar(
+        sa.select(SchedulerLease.created_dt).where(SchedulerLease.name == lease.SCHEDULER)
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 # --- the scheduler -----------------------------------------------------------------------------

@@ -32,10 +32,17 @@ COUNT_LABELS = {
     "contacts": _l("Personal contacts"),
     "accounting_records": _l("Accounting records past bookkeeping"),
     "api_tokens": _l("API tokens"),
+    "machines": _l("Machines on the licenses"),
     "orders_pseudonymised": _l("Orders whose orderer became a pseudonym"),
     "order_addresses_removed": _l("Invoice-reference addresses removed from orders"),
     "orders_removed": _l("Orders past their bookkeeping period"),
     "order_lines_removed": _l("Order lines past their bookkeeping period"),
+}
+# What started a run (RetentionRun.origin).
+ORIGIN_LABELS = {
+    "command": _l("The command line"),
+    "scheduler": _l("The scheduler at 03:00"),
+    "catch-up": _l("The scheduler, making up a missed run"),
 }
 STATUS_LABELS = {
     RunStatus.RUNNING: _l("Running"),
@@ -64,4 +71,5 @@ def index():
         waiting_mails=outbox.waiting_count(),
         failed_mails=outbox.failed_mails(FAILED_MAILS_SHOWN),
         failed_mail_count=outbox.failed_count(),
+        origin_labels=ORIGIN_LABELS,
     )

@@ -2,20 +2,19 @@
 liveness probe. It sits above every feature, so it may ask each of them for what it shows."""
 
 import sqlalchemy as sa
-from flask import jsonify, redirect, request, url_for
+from flask import current_app, jsonify, redirect, request, url_for
 from flask_login import current_user
 
-from portal import access, news
+from portal import access, clock, news
 from portal.db import db
-from portal.downloads.service import warnings_for
 from portal.http import safe_next_url
 from portal.i18n import LANGUAGE_COOKIE, LANGUAGE_NAMES, current_language
 from portal.i18n import lazy_gettext as _l
 from portal.impersonation import service as impersonation
-from portal.machines.service import outdated_machines_of_company
 from portal.orders import service as orders
 from portal.orders import views as order_views
 from portal.rendering import render_template
+from portal.shell import attention
 
 LANGUAGE_COOKIE_MAX_AGE = 365 * 24 * 3600
 
@@ -51,6 +50,7 @@ def template_context() -> dict:
     return {
         "current_language": current_language(),
         "language_names": LANGUAGE_NAMES,
+        "sales_email": current_app.config["PORTAL_SALES_EMAIL"],
         # A function, so that only the layout's banner asks for it.
         "current_impersonation": impersonation.current,
         # The header's cart: a count for those who may order, None for everyone else.
@@ -103,8 +103,7 @@ def dashboard():
         return render_template("portal/shell/staff_home.html")
     return render_template(
         "portal/shell/dashboard.html",
-        end_of_life_warnings=warnings_for(current_user.company_id),
-        outdated_machines=outdated_machines_of_company(current_user.company_id),
+        attention=attention.items_for(current_user._get_current_object(), clock.today()),
         news_items=news.latest(),
-        can_order=order_views.may_order(),
+        written_in=news.WRITTEN_IN,
     )

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from portal.accounts.models import Account
 from portal.companies.models import Company
+from portal.companies.service import LEGAL_PERSON_CENTURY
 from portal.contacts.models import Contact
 from portal.db import db
 
@@ -47,6 +48,8 @@ def search(text: str | None) -> SearchResult:
         ),
     ]
     digits = re.sub(r"\D", "", needle)
+    if len(digits) == 12 and digits.startswith(LEGAL_PERSON_CENTURY):
+        digits = digits[len(LEGAL_PERSON_CENTURY) :]  # the 12-digit form of the stored number
     if ORG_NUMBER_LIKE.fullmatch(needle) and len(digits) >= MIN_ORG_NUMBER_DIGITS:
         conditions.append(sa.func.replace(Company.org_number, "-", "").contains(digits))
     found = list(db.session.scalars(companies.where(sa.or_(*conditions))))

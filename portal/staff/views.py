@@ -8,17 +8,20 @@ from flask_login import current_user
 from portal import access, clock
 from portal.accounts import sessions, twofactor
 from portal.accounts.models import Account
-from portal.accounts.service import account_names
-from portal.audit import AuditEvent
+from portal.accounts.service import current_manager
+from portal.activity import sentences
+from portal.activity.service import activity_query
 from portal.companies.models import Company
 from portal.contacts.forms import ROLE_LABELS
 from portal.contacts.models import Contact
 from portal.db import db
+from portal.downloads.service import recent_downloads
 from portal.forms import show_refusal
 from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
 from portal.impersonation import service as impersonation
 from portal.impersonation.models import EndReason
+from portal.licenses import manager as license_manager
 from portal.licenses.listing import LicenseQuery, translated_state_labels
 from portal.members import service as members
 from portal.refusals import Refusal
@@ -27,6 +30,7 @@ from portal.staff import search as company_search
 from portal.staff.forms import ImpersonateForm, SearchForm
 
 RECENT_ACTIVITY = 20
+RECENT_DOWNLOADS = 10
 IMPERSONATIONS_PAGE_SIZE = 50
 
 END_REASON_LABELS = {
@@ -51,6 +55,7 @@ def companies():
         query=query,
         result=result,
         can_list_views=access.may_use("portal.staff.impersonations", current_user),
+        can_add=access.may_use("portal.companies.new", current_user),
     )
 
 
@@ -63,23 +68,21 @@ def company(company_id: int):
         .where(Contact.company_id == company.id)
         .order_by(Contact.name, Contact.email)
     ).all()
-    events = db.session.scalars(
-        sa.select(AuditEvent)
-        .where(AuditEvent.company_id == company.id)
-        .order_by(AuditEvent.occurred_dt.desc(), AuditEvent.id.desc())
-        .limit(RECENT_ACTIVITY)
-    ).all()
+    events = db.session.scalars(activity_query(company.id).limit(RECENT_ACTIVITY)).all()
     return render_template(
         "portal/staff/company.html",
         company=company,
+        today=clock.today(),
+        manager=current_manager(company),
+        pending_manager=license_manager.pending_change(company),
+        downloads=recent_downloads(company.id, RECENT_DOWNLOADS),
         licenses=licenses,
         state_labels=translated_state_labels(),
         contacts=contacts,
         role_labels=ROLE_LABELS,
         users=members.company_accounts(company.id),
         is_invited=members.is_invited,
-        events=events,
-        names=account_names(events),
+        activity=sentences.describe(events),
         may_use=lambda endpoint: access.may_use(endpoint, current_user),
     )
 

@@ -4,16 +4,24 @@ The portal runs as its own process (`portal run`) on a free loopback port, with 
 database in a temporary folder, prepared with `portal db upgrade`, `portal demo` and
 `tests/browser/seed.py`. Its mails go to the suite's SMTP catcher (`smtp_server`).
 
-Without /usr/bin/chromium (or Playwright) the tests are skipped with the reason; with
-PORTAL_TEST_REQUIRE_BROWSER=1 (CI) they fail instead.
+Every page a flow shows goes through `visit`: axe-core in the page, the W3C Nu HTML checker
+(vnu.jar from npm, run once per session as a local HTTP service on Java) on the HTML the server
+sent, and the page's width at 375 px. The browser tests use their own SQLite server whatever
+database the suite runs on, so `make test` runs them once, with the SQLite pass.
+
+Without /usr/bin/chromium, Playwright, Java or the npm packages the tests are skipped with the
+reason; with PORTAL_TEST_REQUIRE_BROWSER=1 (CI) they fail instead.
 """
 
 import hashlib
+import json
 import os
+import shutil
 import subprocess
 import sys
 import time
 import urllib.request
+import weakref
 from pathlib import Path
 
 import pyotp
@@ -31,9 +39,12 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 DEMO_PASSWORD = "demo-kundportal-2026"
-AXE_SCRIPT = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
+NODE_MODULES = Path(__file__).parent / "node_modules"
+AXE_SCRIPT = NODE_MODULES / "axe-core" / "axe.min.js"
+VNU_JAR = NODE_MODULES / "vnu-jar" / "build" / "dist" / "vnu.jar"
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+PHONE_WIDTH = 375
 
 
 def _missing_browser() -> str | None:
@@ -43,8 +54,11 @@ def _missing_browser() -> str | None:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         return "Playwright for Python is not installed (pip install -e '.[dev]')"
-    if not AXE_SCRIPT.exists():
-        return f"{AXE_SCRIPT} is missing (npm ci in tests/browser)"
+    for needed in (AXE_SCRIPT, VNU_JAR):
+        if not needed.exists():
+            return f"{needed} is missing (npm ci in tests/browser)"
+    if shutil.which("java") is None:
+        return "java is missing for the Nu HTML checker (apt-get install default-jre-headless)"
     return None
 
 
@@ -83,9 +97,77 @@ def _portal_env(instance: Path, smtp_port: int, base_url: str) -> dict[str, str]
         PORTAL_MAIL_URL=f"smtp://127.0.0.1:{smtp_port}",
         PORTAL_BASE_URL=base_url,
         PORTAL_SCHEDULER="off",
+        PORTAL_SALES_EMAIL="salj@leverantor.example.com",
         PYTHONPATH=str(ROOT),
     )
     return env
+
+
+class NuChecker:
+    """The W3C Nu HTML checker as a local HTTP service: POST a document, get its messages."""
+
+    def __init__(self, port: int, process: subprocess.Popen, log: Path):
+        self.url = f"http://127.0.0.1:{port}/?out=json"
+        self.process = process
+        self.log = log
+
+    def messages(self, html: bytes) -> list[dict]:
+        request = urllib.request.Request(  # noqa: S310 (our own http:// address)
+            self.url, data=html, headers={"Content-Type": "text/html; charset=utf-8"}
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 (http)
+            return json.load(response)["messages"]
+
+    def errors(self, html: bytes) -> list[str]:
+        return [
+            f"line {message.get('lastLine', '?')}: {message['message']}"
+            f" [{message.get('extract', '').strip()}]"
+            for message in self.messages(html)
+            if message["type"] in {"error", "non-document-error"}
+        ]
+
+
+_NU_CHECKER: list[NuChecker] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nu_checker(tmp_path_factory):
+    """Started once for the browser tests (none when they are skipped)."""
+    if _missing_browser() is not None:
+        yield None
+        return
+    port = _free_port()
+    log = tmp_path_factory.mktemp("vnu") / "vnu.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [
+                "java",
+                "-Xss1024k",
+                "-Dnu.validator.servlet.bind-address=127.0.0.1",
+                "-cp",
+                str(VNU_JAR),
+                "nu.validator.servlet.Main",
+                str(port),
+            ],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    checker = NuChecker(port, process, log)
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            checker.messages(b"<!doctype html><html lang=en><title>ready</title>")
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"the Nu HTML checker did not start:\n{log.read_text()}")
+            time.sleep(0.5)
+    _NU_CHECKER.append(checker)
+    yield checker
+    _NU_CHECKER.remove(checker)
+    process.terminate()
+    process.wait(timeout=20)
 
 
 class Server:
@@ -154,7 +236,21 @@ def new_context(browser, base_url: str):
         base_url=base_url, bypass_csp=True, accept_downloads=True, locale="sv-SE"
     )
     context.set_default_timeout(10_000)
+    context.on("response", _remember_document)
     return context
+
+
+# The last HTML document each page received from the server, for the Nu checker: the bytes sent,
+# not the DOM the browser built from them (which has its errors repaired).
+_DOCUMENTS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _remember_document(response) -> None:
+    if response.request.resource_type != "document" or response.frame.parent_frame is not None:
+        return
+    if 300 <= response.status < 400:
+        return
+    _DOCUMENTS[response.frame.page] = response
 
 
 @pytest.fixture
@@ -193,9 +289,33 @@ def check_accessibility(page) -> None:
     assert not problems, f"accessibility on {page.url}:\n" + "\n".join(problems)
 
 
+def check_html(page) -> None:
+    """The W3C Nu checker on the document the page last received: no error."""
+    response = _DOCUMENTS.get(page)
+    assert response is not None, f"no HTML document was received for {page.url}"
+    errors = _NU_CHECKER[0].errors(response.body())
+    assert not errors, f"HTML errors on {response.url}:\n" + "\n".join(errors)
+
+
+def check_phone_width(page) -> None:
+    """At 375 px the page itself never scrolls sideways (a table may scroll inside itself)."""
+    viewport = page.viewport_size
+    page.set_viewport_size({"width": PHONE_WIDTH, "height": viewport["height"]})
+    try:
+        scroll_width = page.evaluate("() => document.documentElement.scrollWidth")
+    finally:
+        page.set_viewport_size(viewport)
+    assert scroll_width <= PHONE_WIDTH, (
+        f"{page.url} scrolls sideways at {PHONE_WIDTH} px: {scroll_width} px wide"
+    )
+
+
 def visit(page, name: str) -> None:
-    """Checks made on every page a flow shows: accessibility, then the screenshot."""
+    """Checks made on every page a flow shows: accessibility, valid HTML, no sideways scrolling
+    at phone width, then the screenshot."""
     check_accessibility(page)
+    check_html(page)
+    check_phone_width(page)
     screenshot(page, name)
 
 
@@ -208,6 +328,14 @@ def sign_in(page, email: str, password: str = DEMO_PASSWORD) -> None:
 
 def totp_now(secret: str = seed.SUPPORT_TOTP_SECRET) -> str:
     return pyotp.TOTP(secret).now()
+
+
+def sign_in_staff(page, email: str, secret: str) -> None:
+    """Password, then the code of the staff member's authenticator."""
+    sign_in(page, email)
+    page.get_by_label("Kod").fill(totp_now(secret))
+    page.get_by_role("button", name="Slutför inloggningen").click()
+    page.wait_for_url(lambda url: "/login" not in url)
 
 
 def sha256_of(path) -> str:

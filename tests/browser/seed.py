@@ -11,19 +11,23 @@ from portal.accounts.models import Account, TwoFactorSecret
 from portal.db import db
 
 SUPPORT_EMAIL = "support@leverantor.example.com"
-# The support account's TOTP secret (base32), so that the tests can compute its codes.
+STAFF_ADMIN_EMAIL = "staffadmin@leverantor.example.com"
+# The staff accounts' TOTP secrets (base32), so that the tests can compute their codes.
 SUPPORT_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+STAFF_ADMIN_TOTP_SECRET = "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU"
 
 
 def main() -> None:
     app = create_app()
     with app.app_context(), transaction.step():
-        support = db.session.scalars(sa.select(Account).where(Account.email == SUPPORT_EMAIL)).one()
-        db.session.add(
-            TwoFactorSecret(
-                account_id=support.id, secret=SUPPORT_TOTP_SECRET, confirmed_dt=clock.now()
+        for email, secret in (
+            (SUPPORT_EMAIL, SUPPORT_TOTP_SECRET),
+            (STAFF_ADMIN_EMAIL, STAFF_ADMIN_TOTP_SECRET),
+        ):
+            staff = db.session.scalars(sa.select(Account).where(Account.email == email)).one()
+            db.session.add(
+                TwoFactorSecret(account_id=staff.id, secret=secret, confirmed_dt=clock.now())
             )
-        )
 
 
 if __name__ == "__main__":

@@ -39,9 +39,15 @@ def test_an_admin_renews_from_the_downloads_page_and_checks_out(page, mailbox, w
     expect(page.locator(".cart-link")).to_have_text("Din varukorg är tom")
 
     page.goto("/downloads/")
-    hint = page.locator(".renewal-hint")
+    hint = page.locator("section.withheld")
     expect(hint).to_contain_text("SafeLink 6.1")
-    hint.get_by_role("link", name="Förnya underhållet").click()
+    hint.get_by_role("link", name="Förnya underhållet i portalen").click()
+    expect(page.get_by_role("heading", level=1, name="Licenser")).to_be_visible()
+    page.goto(
+        page.locator("main a[href^='/licenses/']")
+        .filter(has_text="SafeLink")
+        .first.get_attribute("href")
+    )
     expect(
         page.get_by_role("heading", level=2, name="Förnya eller lägg till platser")
     ).to_be_visible()

@@ -1,7 +1,7 @@
 """Orders: the price list, the companies' carts, orders and their lines (amounts in öre)
 
 Revision ID: 4fa8d357c4b8
-Revises: 7f065a97451d
+Revises: 84019efcef09
 Create Date: 2026-12-02 14:36:10.399929
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '4fa8d357c4b8'
-down_revision = '7f065a97451d'
+down_revision = '84019efcef09'
 branch_labels = None
 depends_on = None
 
