@@ -2,7 +2,7 @@
 liveness probe. It sits above every feature, so it may ask each of them for what it shows."""
 
 import sqlalchemy as sa
-from flask import current_app, jsonify, redirect, request, url_for
+from flask import current_app, g, jsonify, redirect, request, url_for
 from flask_login import current_user
 
 from portal import access, clock, news
@@ -65,11 +65,16 @@ def template_context() -> dict:
 
 
 def _cart_count() -> int | None:
-    if not current_user.is_authenticated:
-        return None
-    if not order_views.may_order():
-        return None
-    return orders.cart_count(current_user.company_id)
+    """Asked once per request, however many places of the page show the cart."""
+    if _CART_COUNT not in g:
+        count = None
+        if current_user.is_authenticated and order_views.may_order():
+            count = orders.cart_count(current_user.company_id)
+        setattr(g, _CART_COUNT, count)
+    return getattr(g, _CART_COUNT)
+
+
+_CART_COUNT = "portal_cart_count"
 
 
 @access.PUBLIC
