@@ -20,6 +20,7 @@ test: $(DEV_STAMP) catalogs browser-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/bandit --quiet --recursive portal
 	env -u PORTAL_TEST_DATABASE_URL $(BIN)/pytest
 	@if [ -n "$$PORTAL_TEST_DATABASE_URL" ]; then \
 		echo "== the same suite on $$PORTAL_TEST_DATABASE_URL (the browser tests ran above) =="; \
@@ -46,6 +47,7 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/bandit --quiet --recursive portal
 
 format: $(DEV_STAMP)
 	$(BIN)/ruff check --fix .

@@ -130,7 +130,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
 )
 
-SECRET_KEY_FILE = "secret_key"  # noqa: S105 (a file name)
+SECRET_KEY_FILE = "secret_key"  # noqa: S105  # nosec B105 # a file name, not a key
 SIGNING_KEY_FILE = "signing_key.pem"
 MEGABYTE = 1024 * 1024
 UPLOAD_FORM_ALLOWANCE = MEGABYTE  # room for the upload form's other fields
@@ -138,6 +138,12 @@ UPLOAD_FORM_ALLOWANCE = MEGABYTE  # room for the upload form's other fields
 
 def max_upload_bytes(config: Mapping[str, Any]) -> int:
     return config["PORTAL_MAX_UPLOAD_MB"] * MEGABYTE
+
+
+def upload_body_bytes(config: Mapping[str, Any]) -> int:
+    """The body of the release upload: the largest release file plus its form's other fields
+    (the one route with a large body, `portal.http.accepts_body`)."""
+    return max_upload_bytes(config) + UPLOAD_FORM_ALLOWANCE
 
 
 def settings_from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -254,9 +260,6 @@ def apply_settings(config: dict[str, Any], instance_path: str, *, own_app: bool)
     if not config["PORTAL_RELEASE_STORE"]:
         config["PORTAL_RELEASE_STORE"] = str(Path(instance_path, "releases"))
     config.setdefault("RATELIMIT_STORAGE_URI", config["PORTAL_RATELIMIT_STORAGE_URL"])
-    if config.get("MAX_CONTENT_LENGTH") is None:
-        # A request body may hold the largest release file plus the other fields of its form.
-        config["MAX_CONTENT_LENGTH"] = max_upload_bytes(config) + UPLOAD_FORM_ALLOWANCE
 
     config["SESSION_COOKIE_HTTPONLY"] = True
     config["REMEMBER_COOKIE_HTTPONLY"] = True

@@ -23,7 +23,7 @@ from portal.machines.models import MachineKind
 from portal.orders import service as orders
 from portal.orders.models import Item
 
-DEMO_PASSWORD = "demo-kundportal-2026"  # noqa: S105 (printed by make run, demo only)
+DEMO_PASSWORD = "demo-kundportal-2026"  # noqa: S105  # nosec B105 # demo data, printed by make run
 ACTOR = "demo"
 
 

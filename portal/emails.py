@@ -16,6 +16,9 @@ NOT_AN_ADDRESS = _l("Enter an email address like name@company.se.")
 
 def normalize_email(value: str | None) -> str:
     """The address lower-cased, or a Refusal for the `email` field (no network look-up)."""
+    # The raw value's length first: nothing longer is stripped, normalised or hashed.
+    if value is not None and len(value) > EMAIL_MAX_LENGTH:
+        raise Refusal(_l("The email address is too long."), field="email", code="invalid_email")
     text = (value or "").strip()
     if len(text) > EMAIL_MAX_LENGTH:
         raise Refusal(_l("The email address is too long."), field="email", code="invalid_email")

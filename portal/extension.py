@@ -85,6 +85,7 @@ def templates_dir() -> Path:
     return packaged if packaged.is_dir() else PACKAGE_DIR.parent / "templates"
 
 
+PORTAL_BLUEPRINT = "portal"
 csrf = CSRFProtect()
 migrate = Migrate()
 
@@ -110,6 +111,10 @@ class Portal:
         _init_csrf(app)
         rendering.init_app(app)
         signin.init_app(app)
+        # Before the rate limits (which read the typed address): every portal request's body is
+        # bounded before anything reads it. Standalone, every request of the app is the portal's.
+        standalone = not self.url_prefix
+        app.before_request(lambda: _limit_portal_body(standalone))
         ratelimit.init_app(app)
         signing.init_app(app)
         api_guard.install(app, self.url_prefix)
@@ -117,7 +122,7 @@ class Portal:
         # Standalone, the whole app is the portal: its error pages, headers and template context
         # also cover URLs no route matches. Mounted, they stay on the portal's blueprint (set up
         # before it is registered), so the host's own pages keep theirs.
-        standalone = not self.url_prefix
+        http.register_converters(app)
         blueprint = build_blueprint(app_wide=standalone)
         if standalone:
             http.register_error_pages(app)
@@ -136,6 +141,11 @@ class Portal:
             start_in_background(app)
 
 
+def _limit_portal_body(standalone: bool) -> None:
+    if standalone or request.blueprints[-1:] == [PORTAL_BLUEPRINT]:
+        http.limit_body()
+
+
 def _init_csrf(app: Flask) -> None:
     # The portal checks CSRF on its own blueprint; a host's routes keep their own rules.
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
@@ -147,7 +157,7 @@ def _init_csrf(app: Flask) -> None:
 def build_blueprint(*, app_wide: bool = False) -> Blueprint:
     """The portal's root blueprint; `app_wide` leaves headers and context to the app."""
     portal_bp = Blueprint(
-        "portal",
+        PORTAL_BLUEPRINT,
         __name__,
         template_folder=str(templates_dir()),
         static_folder=str(STATIC_DIR),
@@ -162,6 +172,7 @@ def build_blueprint(*, app_wide: bool = False) -> Blueprint:
     if not app_wide:
         portal_bp.after_request(http.security_headers)
         portal_bp.context_processor(shell.template_context)
+    portal_bp.after_request(http.protect_secret_links)
     for feature_bp in FEATURE_BLUEPRINTS:
         portal_bp.register_blueprint(feature_bp)
     return portal_bp

@@ -1,12 +1,16 @@
 """HTTP concerns every page shares: safe redirects, cache rules, security headers, error pages."""
 
 import logging
+import unicodedata
+from collections.abc import Callable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import abort, current_app, g, jsonify, make_response, request, session
 from flask_login import AnonymousUserMixin
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from portal.i18n import lazy_gettext as _l
 from portal.rendering import render_template
@@ -17,11 +21,72 @@ CONTENT_SECURITY_POLICY = (
 )
 # Flask-Login keeps the signed-in session's key under this name in the Flask session.
 SIGNED_IN_SESSION_KEY = "_user_id"
+# The largest body of any portal request whose view declares no other (`accepts_body`): every
+# form is far smaller. Refused with 413 before anything (the rate limits too) reads the body.
+FORM_BODY_BYTES = 64 * 1024
+
+
+def accepts_body(limit: Callable[[Mapping[str, Any]], int], *, field_bytes: int = 1024 * 1024):
+    """Declare that a view takes a larger body: `limit(app.config)` bytes (the release upload),
+    files streamed to disk and each other field at most `field_bytes` in memory."""
+
+    def declare(view):
+        view.body_limit = (limit, field_bytes)
+        return view
+
+    return declare
+
+
+def limit_body() -> None:
+    """Bound this request's body by its view's declaration, per request: the app's own
+    `MAX_CONTENT_LENGTH` (a host site's) is neither read nor changed."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    declared = getattr(view, "body_limit", None)
+    if declared is None:
+        request.max_content_length = FORM_BODY_BYTES
+        request.max_form_memory_size = FORM_BODY_BYTES
+    else:
+        limit, field_bytes = declared
+        request.max_content_length = limit(current_app.config)
+        # The multipart parser buffers a file's chunks too: this is more than its chunk size.
+        request.max_form_memory_size = field_bytes
+
+
+# The largest id and number the database holds in every column (PostgreSQL's INTEGER; SQLite's
+# are wider): larger numbers in a URL match no route, and in a query are ignored.
+DB_INT_MAX = 2**31 - 1
+NEXT_URL_MAX_LENGTH = 2000
+
+
+class IdConverter(IntegerConverter):
+    """`<id:name>` in a portal URL: a database id, 1 to DB_INT_MAX; anything else is a 404."""
+
+    def __init__(self, map, max: int = DB_INT_MAX):
+        super().__init__(map, min=1, max=max)
+
+
+def register_converters(app) -> None:
+    """Before the portal's rules are added. A host's own converter of that name is an error."""
+    present = app.url_map.converters.setdefault("id", IdConverter)
+    if present is not IdConverter:
+        raise RuntimeError("the host app already has a URL converter named 'id'")
+
+
+def db_int(value: str) -> int:
+    """A `type=` for `request.args.get`: an integer the database can hold; anything else raises
+    ValueError, so the query value is ignored (the default is used)."""
+    number = int(value)
+    if not -DB_INT_MAX - 1 <= number <= DB_INT_MAX:
+        raise ValueError(value)
+    return number
 
 
 def safe_next_url(target: str | None) -> str | None:
-    """Only a path on this site: no scheme, no host, no protocol-relative `//`."""
-    if not target:
+    """Only a path on this site: no scheme, no host, no protocol-relative `//`, no control or
+    invisible formatting characters, and not absurdly long."""
+    if not target or len(target) > NEXT_URL_MAX_LENGTH:
+        return None
+    if any(unicodedata.category(char) in ("Cc", "Cf") for char in target):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
@@ -38,10 +103,19 @@ def no_store(body, status: int | None = None):
     return response
 
 
-def private(body, status: int | None = None):
-    """A page reached through a secret link: never cached, and the link never sent as referrer."""
-    response = no_store(body, status)
-    response.headers["Referrer-Policy"] = "no-referrer"
+def secret_link(view):
+    """Declare a view whose URL carries a secret (a mailed token): every answer it gives (its
+    form, a refusal, an error page, a redirect) is never cached and never sends the URL on as a
+    referrer (`protect_secret_links`)."""
+    view.secret_link = True
+    return view
+
+
+def protect_secret_links(response):
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "secret_link", False):
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
 
@@ -73,8 +147,11 @@ ERROR_TEXTS = {
     404: (_l("Page not found"), _l("The page does not exist, or you cannot see it.")),
     405: (_l("Method not allowed"), _l("This page cannot be used that way.")),
     413: (
-        _l("The file is too large"),
-        _l("What you sent is larger than the portal accepts. Choose a smaller file."),
+        _l("What you sent is too large"),
+        _l(
+            "What you sent is larger than the portal accepts. Shorten what you typed, or choose"
+            " a smaller file, and try again."
+        ),
     ),
     429: (
         _l("Too many attempts"),

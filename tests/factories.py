@@ -175,8 +175,11 @@ def designate_license_manager(account):
 def company_objects(company, admin) -> dict:
     """Objects of one company that URLs in the access matrix point at: one for each route that
     changes or removes its object, so that no route finds its object gone."""
+    from portal import clock
     from portal.accounts import tokens
     from portal.accounts.models import TokenPurpose
+    from portal.contacts import disclosures
+    from portal.contacts.models import RecipientKind
     from portal.licenses import manager
 
     objects = {}
@@ -206,6 +209,19 @@ def company_objects(company, admin) -> dict:
     objects["order"] = make_order(admin, objects["license"])
     objects["declined_order"] = make_order(admin, objects["license"])
     objects["cart_line"] = _cart_line(admin, objects["license"])
+    objects["confidential_disclosure"] = disclosures.record_disclosure(
+        company,
+        company,
+        disclosures.DisclosureRequest(
+            recipient_kind=RecipientKind.AUTHORITY,
+            recipient_name="Polismyndigheten",
+            data_disclosed="the company's users",
+            disclosed_on=clock.today(),
+            decision_reference="Dnr 1",
+            confidential=True,
+        ),
+        actor=admin,
+    )
     pending = manager.designate_function_address(company, "licenses@company-a.example", admin)
     objects["manager_confirmation"] = tokens.issue(
         pending.account, TokenPurpose.MANAGER_CONFIRMATION, payload={"pending_id": pending.id}

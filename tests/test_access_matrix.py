@@ -106,6 +106,7 @@ AUDIENCE = {
     "portal.contacts.show": audience(CUSTOMERS, object_of_company_a=True),
     "portal.contacts.staff_company_contacts": STAFF_ONLY,
     "portal.contacts.staff_disclosures": STAFF_ONLY,
+    "portal.contacts.staff_lift_confidentiality": STAFF_ONLY,
     "portal.contacts.staff_new_disclosure": STAFF_ONLY,
     "portal.contacts.withdraw_consent": COMPANY_ADMIN_ON_A,
     "portal.contacts.withdraw_my_consent": CUSTOMER,
@@ -207,6 +208,10 @@ URL_VALUES = {
         "company_id": world.objects["company_a"].id
     },
     "portal.contacts.withdraw_consent": lambda world: {"contact_id": world.objects["contact"].id},
+    # Posted without a reason in the matrix: refused as a form error, nothing is lifted.
+    "portal.contacts.staff_lift_confidentiality": lambda world: {
+        "disclosure_id": world.objects["confidential_disclosure"].id
+    },
     "portal.downloads.file": lambda world: {"file_id": world.objects["release_file"].id},
     "portal.contacts.staff_new_disclosure": lambda world: {
         "company": world.objects["company_a"].id

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from portal import clock
 from portal.audit import AuditEvent
-from portal.contacts import consent
+from portal.contacts import consent, disclosures
 from portal.contacts.models import Disclosure, RecipientKind, RecordedBy, SubjectKind
 from portal.db import db
 from tests.factories import in_english, login_as, make_contact, post
@@ -211,3 +211,139 @@ def test_support_sees_a_companys_contacts_read_only(client, support, make_accoun
     assert "070-123 45 67" in page
     assert "given" in page
     assert "<form" not in page.split("<main", 1)[1]
+
+
+# Confidential means invisible to the company until staff lift it -----------------------------
+
+
+def _confidential_disclosure(admin, support):
+    record = disclosures.record_disclosure(
+        admin.company,
+        admin,
+        disclosures.DisclosureRequest(
+            recipient_kind=RecipientKind.AUTHORITY,
+            recipient_name="Polismyndigheten",
+            data_disclosed="name and email address",
+            disclosed_on=clock.today(),
+            decision_reference="Dnr 5000-K123",
+            confidential=True,
+        ),
+        actor=support,
+    )
+    db.session.commit()
+    return record
+
+
+def _activity(admin) -> list[str]:
+    """The actions of the audit events the company may read (the activity page's rule)."""
+    return list(
+        db.session.scalars(
+            sa.select(AuditEvent.action).where(
+                AuditEvent.company_id == admin.company_id, disclosures.readable_by_the_company()
+            )
+        )
+    )
+
+
+@pytest.fixture
+def company_admin(make_account):
+    return make_account("admin")
+
+
+def test_a_confidential_disclosure_is_not_in_the_companys_activity(app, support, company_admin):
+    record = _confidential_disclosure(company_admin, support)
+    reader = app.test_client()
+    login_as(in_english(reader), company_admin)
+    page = reader.get("/company/activity").get_data(as_text=True)
+    assert "a disclosure" not in page
+    assert "Dnr 5000-K123" not in page
+    assert "a disclosure" not in reader.get("/company/activity/export").get_data(as_text=True)
+    assert "disclosure.recorded" not in _activity(company_admin)
+    # It is in the trail all the same, for staff.
+    assert db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.subject_type == "Disclosure", AuditEvent.subject_id == record.id)
+    )
+
+
+def test_an_open_disclosure_is_in_the_companys_activity(app, support, company_admin):
+    disclosures.record_disclosure(
+        company_admin.company,
+        company_admin.company,
+        disclosures.DisclosureRequest(
+            recipient_kind=RecipientKind.BUSINESS_PARTNER,
+            recipient_name="Banken",
+            data_disclosed="org number",
+            disclosed_on=clock.today(),
+            purpose="Start-up",
+        ),
+        actor=support,
+    )
+    db.session.commit()
+    reader = app.test_client()
+    login_as(in_english(reader), company_admin)
+    assert "recorded a disclosure to" in reader.get("/company/activity").get_data(as_text=True)
+
+
+def _lift(client, record, reason="Förundersökningssekretessen upphörde 2026-12-01"):
+    path = f"/staff/disclosures/{record.id}/lift-confidentiality"
+    return post(client, path, {"reason": reason}, page=path)
+
+
+def test_staff_lift_the_confidentiality_and_the_company_then_sees_it(
+    app, client, support, company_admin
+):
+    record = _confidential_disclosure(company_admin, support)
+    page = client.get("/staff/disclosures/").get_data(as_text=True)
+    assert f"/staff/disclosures/{record.id}/lift-confidentiality" in page
+    response = _lift(client, record)
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert not db.session.get(Disclosure, record.id).confidential
+    [event] = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "disclosure.confidentiality_lifted")
+    ).all()
+    assert (event.subject_type, event.subject_id) == ("Disclosure", record.id)
+    assert event.actor_account_id == support.id
+    assert event.company_id == company_admin.company_id
+    assert event.reason == "Förundersökningssekretessen upphörde 2026-12-01"
+    reader = app.test_client()
+    login_as(in_english(reader), company_admin)
+    page = reader.get("/company/activity").get_data(as_text=True)
+    assert "recorded a disclosure to" in page
+    assert "lifted the confidentiality of a disclosure to" in page
+    assert "Förundersökningssekretessen upphörde 2026-12-01" in page
+    # The person's own export lists it now too.
+    assert [d.id for d in disclosures.disclosures_about_person(company_admin, [])] == [record.id]
+
+
+def test_lifting_needs_a_reason(client, support, company_admin):
+    record = _confidential_disclosure(company_admin, support)
+    response = _lift(client, record, reason="  ")
+    assert response.status_code == 200
+    assert 'id="reason-error"' in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Disclosure, record.id).confidential
+
+
+def test_an_open_disclosure_has_nothing_to_lift(client, support, company_admin):
+    record = _confidential_disclosure(company_admin, support)
+    assert _lift(client, record).status_code == 302
+    again = _lift(client, record)
+    assert again.status_code == 200
+    assert "This disclosure is not confidential." in again.get_data(as_text=True)
+    assert (
+        len(
+            db.session.scalars(
+                sa.select(AuditEvent).where(
+                    AuditEvent.action == "disclosure.confidentiality_lifted"
+                )
+            ).all()
+        )
+        == 1
+    )
+
+
+def test_an_unknown_disclosure_answers_404(client, support):
+    assert client.get("/staff/disclosures/987654/lift-confidentiality").status_code == 404

@@ -24,7 +24,7 @@ from portal.licenses.models import (
     ReleaseFile,
 )
 from tests import factories
-from tests.factories import count_queries, in_english, login_as, make_release
+from tests.factories import count_queries, in_english, login_as, make_release, view_as
 
 CONTENT = bytes(range(256)) * 400 + b"the end of the installer\n"
 
@@ -254,6 +254,92 @@ def test_resumed_range_and_not_modified_are_not_new_downloads(member_client, ent
     member_client.get(path, headers={"If-None-Match": etag})
     count = db.session.scalar(sa.select(sa.func.count()).select_from(DownloadRecord))
     assert count == 1
+
+
+def _downloads(file_id: int) -> tuple[int, int]:
+    records = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(DownloadRecord)
+        .where(DownloadRecord.release_file_id == file_id)
+    )
+    events = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.action == "release.downloaded", AuditEvent.subject_id == file_id)
+    )
+    return records, events
+
+
+# What is sent decides, not the form of the header: a range that starts at byte 0 (by its first
+# byte, or as a suffix as long as the file) is a download; a tail, a resumption or a refused
+# range (werkzeug answers 416 to several ranges and to a suffix longer than the file) is not.
+@pytest.mark.parametrize(
+    ("range_header", "status", "counted"),
+    [
+        ("bytes=0-", 206, True),
+        ("bytes=0-99", 206, True),
+        (f"bytes=-{len(CONTENT)}", 206, True),
+        (f"bytes=-{len(CONTENT) * 10}", 416, False),
+        ("bytes=-10", 206, False),
+        ("bytes=5-", 206, False),
+        (f"bytes={len(CONTENT) + 5}-", 416, False),
+        ("bytes=0-9,20-29", 416, False),
+        ("bytes=abc", 416, False),
+    ],
+)
+def test_a_range_counts_as_a_download_when_it_sends_the_first_byte(
+    member_client, entitled_file, range_header, status, counted
+):
+    response = member_client.get(
+        f"/downloads/files/{entitled_file.id}", headers={"Range": range_header}
+    )
+    assert response.status_code == status
+    sent_first_byte = status == 206 and response.content_range.start == 0
+    assert sent_first_byte is counted
+    assert _downloads(entitled_file.id) == ((1, 1) if counted else (0, 0))
+
+
+def test_a_head_request_is_not_a_download(member_client, entitled_file):
+    assert member_client.head(f"/downloads/files/{entitled_file.id}").status_code == 200
+    assert _downloads(entitled_file.id) == (0, 0)
+
+
+# With nginx (X-Accel-Redirect) the portal sends no byte: it works out what nginx will send.
+@pytest.mark.parametrize(
+    ("headers", "counted"),
+    [
+        ({}, True),
+        ({"Range": "bytes=0-"}, True),
+        ({"Range": f"bytes=-{len(CONTENT)}"}, True),
+        ({"Range": f"bytes=-{len(CONTENT) * 10}"}, True),
+        ({"Range": "bytes=-10"}, False),
+        ({"Range": "bytes=5-"}, False),
+        ({"Range": "bytes=5-9,0-3"}, True),
+        ({"Range": "bytes=5-9,20-29"}, False),
+        ({"Range": "bytes=abc"}, True),
+        ({"Range": "bytes=5-", "If-Range": '"an-older-etag"'}, True),
+    ],
+)
+def test_accel_redirect_counts_what_nginx_will_send(
+    app, member_client, entitled_file, monkeypatch, headers, counted
+):
+    monkeypatch.setitem(app.config, "PORTAL_DOWNLOAD_ACCEL_REDIRECT", "/protected-releases/")
+    response = member_client.get(f"/downloads/files/{entitled_file.id}", headers=headers)
+    assert response.status_code == 200
+    assert _downloads(entitled_file.id) == ((1, 1) if counted else (0, 0))
+
+
+def test_a_whole_file_suffix_range_while_viewing_as_the_customer_is_recorded(
+    client, make_account, member, entitled_file
+):
+    view_as(client, make_account("support"), member)
+    response = client.get(
+        f"/downloads/files/{entitled_file.id}", headers={"Range": f"bytes=-{len(CONTENT)}"}
+    )
+    assert (response.status_code, response.data) == (206, CONTENT)
+    [record] = db.session.scalars(sa.select(DownloadRecord)).all()
+    assert record.impersonator_account_id is not None
+    assert _downloads(entitled_file.id) == (1, 1)
 
 
 def test_refused_download_is_not_recorded(member_client, make_company, make_license, make_release):

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from portal import clock
 from portal.audit import AuditEvent
-from portal.config import MEGABYTE, UPLOAD_FORM_ALLOWANCE, apply_settings
+from portal.config import MEGABYTE, UPLOAD_FORM_ALLOWANCE, apply_settings, upload_body_bytes
 from portal.db import db
 from portal.licenses import store
 from portal.licenses.models import License, LicenseState, Product, Release
@@ -323,16 +323,15 @@ def test_upload_without_a_file_is_refused_with_a_form_error(admin_client):
 
 
 def test_a_request_larger_than_the_limit_answers_413(admin_client, app, monkeypatch):
-    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 10_000)
-    response = _upload(admin_client, b"x" * 20_000)
+    monkeypatch.setitem(app.config, "PORTAL_MAX_UPLOAD_MB", 1)
+    response = _upload(admin_client, b"x" * (2 * MEGABYTE + 1))
     assert response.status_code == 413
-    assert "The file is too large" in response.get_data(as_text=True)
+    assert "What you sent is too large" in response.get_data(as_text=True)
     assert _release("6.2") is None
 
 
 def test_a_file_over_the_upload_limit_is_refused_with_a_form_error(admin_client, app, monkeypatch):
     monkeypatch.setitem(app.config, "PORTAL_MAX_UPLOAD_MB", 1)
-    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 2 * MEGABYTE)
     response = _upload(admin_client, b"x" * (MEGABYTE + 1))
     assert response.status_code == 200
     assert "The file is larger than" in response.get_data(as_text=True)
@@ -340,12 +339,15 @@ def test_a_file_over_the_upload_limit_is_refused_with_a_form_error(admin_client,
     assert not any(path.name.endswith(".partial") for path in store.current().root.iterdir())
 
 
-def test_upload_limit_setting_sets_max_content_length(tmp_path, monkeypatch):
+def test_upload_limit_setting_bounds_the_upload_body_and_leaves_the_app_config(
+    tmp_path, monkeypatch
+):
     monkeypatch.setenv("PORTAL_MAX_UPLOAD_MB", "5")
     config = {"SECRET_KEY": "x"}
     apply_settings(config, str(tmp_path), own_app=True)
     assert config["PORTAL_MAX_UPLOAD_MB"] == 5
-    assert config["MAX_CONTENT_LENGTH"] == 5 * MEGABYTE + UPLOAD_FORM_ALLOWANCE
+    assert upload_body_bytes(config) == 5 * MEGABYTE + UPLOAD_FORM_ALLOWANCE
+    assert "MAX_CONTENT_LENGTH" not in config
 
 
 def test_set_end_of_life_is_saved_and_audited(admin_client, make_release):

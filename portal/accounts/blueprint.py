@@ -7,7 +7,7 @@ from portal.accounts import views
 bp = Blueprint("accounts", __name__, url_prefix="/account")
 
 bp.add_url_rule("", view_func=views.overview, methods=["GET", "POST"])
-bp.add_url_rule("/sessions/<int:session_id>/end", view_func=views.end_session, methods=["POST"])
+bp.add_url_rule("/sessions/<id:session_id>/end", view_func=views.end_session, methods=["POST"])
 bp.add_url_rule("/sessions/end-others", view_func=views.end_other_sessions, methods=["POST"])
 bp.add_url_rule("/password", view_func=views.change_password, methods=["GET", "POST"])
 bp.add_url_rule("/email", view_func=views.change_email, methods=["GET", "POST"])

@@ -125,7 +125,7 @@ class LoginSession(db.Model):
 
 class TokenPurpose(enum.StrEnum):
     INVITATION = "invitation"
-    PASSWORD_RESET = "password_reset"  # noqa: S105 (a purpose, not a password)
+    PASSWORD_RESET = "password_reset"  # noqa: S105  # nosec B105 # a purpose, not a password
     EMAIL_CHANGE = "email_change"
     MANAGER_CONFIRMATION = "manager_confirmation"
 

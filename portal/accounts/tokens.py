@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from portal import clock, http
+from portal import clock
 from portal.accounts.models import Account, AccountToken, TokenPurpose
 from portal.db import db
 from portal.i18n import lazy_gettext as _l
@@ -41,11 +41,11 @@ PROBLEM_TEXTS = {
 
 
 def problem_page(problem: TokenProblem, message=None, status: int | None = None):
-    """The page a mailed link answers when it cannot be used (private: the link is a secret)."""
+    """The page a mailed link answers when it cannot be used (its view is an `http.secret_link`)."""
     html = render_template(
         "portal/accounts/link_problem.html", message=message or PROBLEM_TEXTS[problem]
     )
-    return http.private(html, status or (404 if problem == TokenProblem.UNKNOWN else 410))
+    return html, status or (404 if problem == TokenProblem.UNKNOWN else 410)
 
 
 def lifetime_minutes(purpose: TokenPurpose) -> int:

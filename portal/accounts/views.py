@@ -185,6 +185,7 @@ def change_email():
 
 
 @access.PUBLIC
+@http.secret_link
 @ratelimit.token_form_per_address
 def confirm_email(token: str):
     record, problem = tokens.find(token, TokenPurpose.EMAIL_CHANGE)
@@ -220,7 +221,7 @@ def confirm_email(token: str):
     html = render_template(
         "portal/accounts/email_change_confirm.html", account=account, new_email=new_address
     )
-    return http.private(html)
+    return html
 
 
 # --- the second factor ----------------------------------------------------------------------

@@ -137,6 +137,9 @@ SENTENCES: dict[str, Sentence] = {
         _l("%(actor)s was refused viewing the portal as %(subject)s.")
     ),
     "disclosure.recorded": Sentence(_l("%(actor)s recorded a disclosure to %(recipient)s.")),
+    "disclosure.confidentiality_lifted": Sentence(
+        _l("%(actor)s lifted the confidentiality of a disclosure to %(recipient)s: %(reason)s")
+    ),
     # Machines, minimum versions and API tokens
     "machine.activated": Sentence(
         _l("%(actor)s activated the machine %(host)s on the license %(subject)s.")
@@ -251,7 +254,7 @@ def _extras(event: AuditEvent) -> dict[str, str]:
         extras["day"] = details.get("ended_on") or ""
     if event.action.startswith("machine."):
         extras["host"] = details.get("hostname") or details.get("fingerprint") or ""
-    if event.action == "disclosure.recorded":
+    if event.action in ("disclosure.recorded", "disclosure.confidentiality_lifted"):
         extras["recipient"] = str(RECIPIENTS.get(details.get("recipient_kind"), _l("someone")))
     return extras
 

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from portal.accounts.models import Account
 from portal.audit import AuditEvent
+from portal.contacts.disclosures import readable_by_the_company
 from portal.db import db
 from portal.i18n import lazy_gettext as _l
 
@@ -65,8 +66,11 @@ def person_condition(account_id: int) -> sa.ColumnElement[bool]:
 def activity_query(
     company_id: int, *, kind: str | None = None, person_id: int | None = None
 ) -> sa.Select:
-    """The company's events, newest first (every reader of the activity log asks this)."""
-    query = sa.select(AuditEvent).where(AuditEvent.company_id == company_id)
+    """The company's events, newest first (every reader of the activity log asks this), less
+    those about a disclosure that is still confidential."""
+    query = sa.select(AuditEvent).where(
+        AuditEvent.company_id == company_id, readable_by_the_company()
+    )
     if kind in KINDS:
         query = query.where(kind_condition(kind))
     if person_id is not None:

@@ -12,6 +12,7 @@ from portal.activity import sentences
 from portal.activity.service import KINDS, ActivityFilter, people_of
 from portal.companies.models import Company
 from portal.db import db
+from portal.http import db_int
 from portal.i18n import format_datetime
 from portal.i18n import gettext as _
 from portal.rendering import render_template
@@ -36,7 +37,7 @@ def staff_company(company_id: int):
 def _render_log(company: Company, endpoint: str, *, can_export: bool):
     people = people_of(company.id)
     chosen = ActivityFilter.from_args(request.args, people)
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = max(request.args.get("page", 1, type=db_int), 1)
     events = db.paginate(
         chosen.query(company.id), page=page, per_page=ACTIVITY_PAGE_SIZE, error_out=False
     )

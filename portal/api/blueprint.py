@@ -16,7 +16,7 @@ bp.add_url_rule("/signing-keys", view_func=views.signing_keys)
 # Automation: authenticated by a company's API token.
 bp.add_url_rule("/licenses", view_func=views.licenses)
 bp.add_url_rule("/releases", view_func=views.releases)
-bp.add_url_rule("/releases/files/<int(max=2147483647):file_id>", view_func=views.release_file)
+bp.add_url_rule("/releases/files/<id:file_id>", view_func=views.release_file)
 bp.add_url_rule("/openapi.json", view_func=views.openapi_document)
 
 # Each process records the public key it signs with, so the key stays published after rotation.

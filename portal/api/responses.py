@@ -13,7 +13,7 @@ from flask import Response, current_app, request
 from werkzeug.exceptions import HTTPException, default_exceptions
 
 from portal.i18n import lazy_gettext as _l
-from portal.machines import signing
+from portal.machines import api_tokens, signing
 from portal.refusals import Refusal
 
 JSON = "application/json"
@@ -28,11 +28,11 @@ REFUSAL_STATUS = {
     "license_revoked": 403,
     "license_not_yet_valid": 403,
     "upgrade_required": 403,
-    "token_missing": 401,
-    "token_invalid": 401,
-    "token_expired": 401,
-    "token_revoked": 401,
-    "insufficient_scope": 403,
+    api_tokens.TOKEN_MISSING: 401,
+    api_tokens.TOKEN_INVALID: 401,
+    api_tokens.TOKEN_EXPIRED: 401,
+    api_tokens.TOKEN_REVOKED: 401,
+    api_tokens.INSUFFICIENT_SCOPE: 403,
 }
 
 # The error code of an HTTP error raised by Flask or an extension (else its name in snake case).

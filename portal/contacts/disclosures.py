@@ -1,8 +1,9 @@
 """Disclosures: what data about whom the vendor handed to whom, and on what ground.
 
 The policy allows three kinds of recipient: an authority when the law or a decision requires it
-(the decision's reference is kept; the record may be confidential, e.g. a police matter, and is
-then left out of the person's own export), a business partner such as the customer's bank during
+(the decision's reference is kept; the record may be confidential, e.g. a police matter: then
+nothing the customer reads shows it, neither the person's own export nor the company's activity,
+until staff lift the confidentiality), a business partner such as the customer's bank during
 start-up or troubleshooting (the purpose is kept), and any other party only while the person's
 consent is active.
 
@@ -16,6 +17,7 @@ import sqlalchemy as sa
 
 from portal import audit, clock
 from portal.accounts.models import Account
+from portal.audit import AuditEvent
 from portal.companies.models import Company
 from portal.contacts import consent
 from portal.contacts.models import Contact, Disclosure, RecipientKind, SubjectKind
@@ -154,4 +156,29 @@ def disclosures_about_person(account: Account, contact_ids: list[int]) -> list[D
             .where(sa.or_(*clauses), Disclosure.confidential.is_(False))
             .order_by(Disclosure.disclosed_on.desc(), Disclosure.id.desc())
         )
+    )
+
+
+def lift_confidentiality(disclosure: Disclosure, reason: str, *, actor: Account) -> None:
+    """Staff lift a confidential disclosure: from now on the company and the person see it."""
+    if not disclosure.confidential:
+        raise Refusal(_l("This disclosure is not confidential."), code="not_confidential")
+    disclosure.confidential = False
+    audit.record(
+        "disclosure.confidentiality_lifted",
+        actor=actor,
+        subject=disclosure,
+        company_id=disclosure.company_id,
+        reason=reason,
+        details={"recipient_kind": str(disclosure.recipient_kind)},
+    )
+
+
+def readable_by_the_company():
+    """The audit events a customer may read (the company's activity, a person's export): all
+    but those about a disclosure that is still confidential. One SQL condition, for every list."""
+    return ~sa.exists().where(
+        AuditEvent.subject_type == Disclosure.__name__,
+        Disclosure.id == AuditEvent.subject_id,
+        Disclosure.confidential.is_(True),
     )

@@ -240,3 +240,16 @@ class DisclosureForm(PortalForm):
 
     def recipient(self) -> RecipientKind:
         return RecipientKind(self.recipient_kind.data)
+
+
+class LiftConfidentialityForm(PortalForm):
+    reason = StringField(
+        _l("Why the confidentiality ends"),
+        validators=[
+            DataRequired(_l("Say why the confidentiality ends.")),
+            Length(max=500),
+            printable,
+        ],
+        filters=[strip],
+        description=_l("For example: the authority's notice that the matter is no longer secret."),
+    )

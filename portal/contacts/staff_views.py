@@ -14,10 +14,16 @@ from portal.accounts.models import Account
 from portal.companies.models import Company
 from portal.contacts import consent, disclosures, service
 from portal.contacts.disclosures import RECIPIENT_KIND_LABELS, DisclosureRequest
-from portal.contacts.forms import KIND_LABELS, ROLE_LABELS, DisclosureForm
+from portal.contacts.forms import (
+    KIND_LABELS,
+    ROLE_LABELS,
+    DisclosureForm,
+    LiftConfidentialityForm,
+)
 from portal.contacts.models import Contact, Disclosure, SubjectKind
 from portal.db import db
 from portal.forms import show_refusal
+from portal.http import db_int
 from portal.i18n import gettext as _
 from portal.refusals import Refusal
 from portal.rendering import render_template
@@ -103,7 +109,7 @@ def _subject(company: Company, value: str):
 
 @access.STAFF
 def new_disclosure():
-    company_id = request.args.get("company", type=int)
+    company_id = request.args.get("company", type=db_int)
     if company_id is None:
         if request.method == "POST":
             abort(400)
@@ -141,6 +147,31 @@ def new_disclosure():
             flash(_("The disclosure is recorded."), "success")
             return redirect(url_for(".staff_disclosures"))
     return render_template("portal/contacts/staff_disclosures_new.html", form=form, company=company)
+
+
+@access.STAFF
+def lift_confidentiality(disclosure_id: int):
+    record = db.first_or_404(sa.select(Disclosure).where(Disclosure.id == disclosure_id))
+    company = db.session.get(Company, record.company_id)
+    form = LiftConfidentialityForm()
+    if form.validate_on_submit():
+        try:
+            disclosures.lift_confidentiality(
+                record, form.reason.data, actor=current_user._get_current_object()
+            )
+        except Refusal as refusal:
+            show_refusal(form, refusal)
+        else:
+            flash(_("The disclosure is no longer confidential: the company sees it."), "success")
+            return redirect(url_for(".staff_disclosures"))
+    return render_template(
+        "portal/contacts/staff_disclosures_lift.html",
+        form=form,
+        record=record,
+        company=company,
+        subject=_subject_labels([record])[record.id],
+        recipient_labels=RECIPIENT_KIND_LABELS,
+    )
 
 
 @access.STAFF

@@ -7,4 +7,4 @@ from portal.downloads import views
 bp = Blueprint("downloads", __name__, url_prefix="/downloads")
 
 bp.add_url_rule("/", view_func=views.index)
-bp.add_url_rule("/files/<int:file_id>", view_func=views.file)
+bp.add_url_rule("/files/<id:file_id>", view_func=views.file)

@@ -10,9 +10,9 @@ from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from portal import access, clock
+from portal import access, clock, http
 from portal.companies.models import Company
-from portal.config import max_upload_bytes
+from portal.config import max_upload_bytes, upload_body_bytes
 from portal.db import db
 from portal.forms import show_refusal
 from portal.i18n import gettext as _
@@ -79,8 +79,9 @@ def company(company_id: int):
 @access.STAFF_ADMIN
 def new_license():
     form = LicenseForm()
-    if request.method == "GET" and request.args.get("company", "").isdigit():
-        form.company.data = int(request.args["company"])
+    company_id = request.args.get("company", type=http.db_int)
+    if request.method == "GET" and company_id is not None:
+        form.company.data = company_id
     if form.validate_on_submit():
         company = db.session.get(Company, form.company.data)
         product = db.session.get(Product, form.product.data)
@@ -205,6 +206,7 @@ def new_product():
 
 
 @access.STAFF_ADMIN
+@http.accepts_body(upload_body_bytes)
 def new_release():
     form = ReleaseForm()
     limit = max_upload_bytes(current_app.config)

@@ -161,6 +161,7 @@ def _flash_function(pending, before) -> str:
 
 
 @access.PUBLIC
+@http.secret_link
 @ratelimit.token_form_per_address
 def confirm_manager(token: str):
     confirmation, problem = manager.find_confirmation(token)
@@ -196,4 +197,4 @@ def confirm_manager(token: str):
         company=company,
         requested_by=confirmation.pending.requested_by,
     )
-    return http.private(html)
+    return html

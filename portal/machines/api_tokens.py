@@ -19,7 +19,7 @@ from portal.i18n import lazy_gettext as _l
 from portal.machines.models import ApiToken
 from portal.refusals import Refusal
 
-TOKEN_PREFIX = "slp_"  # noqa: S105 (a prefix, not a secret)
+TOKEN_PREFIX = "slp_"  # noqa: S105  # nosec B105 # a prefix, not a secret
 SHOWN_PREFIX_LENGTH = len(TOKEN_PREFIX) + 6
 NAME_MAX_LENGTH = 80
 MAX_LIFETIME_DAYS = 366
@@ -32,10 +32,10 @@ SCOPES = {
 }
 
 # Why a presented token is refused (the API answers these codes with 401, scope with 403).
-TOKEN_MISSING = "token_missing"  # noqa: S105 (codes, not secrets)
-TOKEN_INVALID = "token_invalid"  # noqa: S105
-TOKEN_EXPIRED = "token_expired"  # noqa: S105
-TOKEN_REVOKED = "token_revoked"  # noqa: S105
+TOKEN_MISSING = "token_missing"  # noqa: S105  # nosec B105 # an error code, not a secret
+TOKEN_INVALID = "token_invalid"  # noqa: S105  # nosec B105 # an error code, not a secret
+TOKEN_EXPIRED = "token_expired"  # noqa: S105  # nosec B105 # an error code, not a secret
+TOKEN_REVOKED = "token_revoked"  # noqa: S105  # nosec B105 # an error code, not a secret
 INSUFFICIENT_SCOPE = "insufficient_scope"
 
 

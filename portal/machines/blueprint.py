@@ -12,39 +12,39 @@ bp = Blueprint("machines", __name__)
 license_views.LICENSE_PAGE_SECTIONS.append(views.license_section)
 
 bp.add_url_rule(
-    "/licenses/<int:license_id>/machines/offline",
+    "/licenses/<id:license_id>/machines/offline",
     view_func=views.add_offline,
     methods=["GET", "POST"],
 )
 bp.add_url_rule(
-    "/licenses/<int:license_id>/machines/<int:machine_id>/license-file",
+    "/licenses/<id:license_id>/machines/<id:machine_id>/license-file",
     view_func=views.license_file,
 )
 bp.add_url_rule(
-    "/licenses/<int:license_id>/machines/<int:machine_id>/deactivate",
+    "/licenses/<id:license_id>/machines/<id:machine_id>/deactivate",
     view_func=views.deactivate,
     methods=["GET", "POST"],
 )
 bp.add_url_rule("/company/api-tokens", "api_tokens", views.api_tokens_page, methods=["GET", "POST"])
 bp.add_url_rule(
-    "/company/api-tokens/<int:token_id>/revoke",
+    "/company/api-tokens/<id:token_id>/revoke",
     view_func=views.revoke_api_token,
     methods=["GET", "POST"],
 )
 
 bp.add_url_rule("/staff/machines/", "staff_index", staff_views.index)
 bp.add_url_rule(
-    "/staff/machines/products/<int:product_id>/minimum-version",
+    "/staff/machines/products/<id:product_id>/minimum-version",
     "staff_minimum_version",
     staff_views.minimum_version,
     methods=["GET", "POST"],
 )
 bp.add_url_rule(
-    "/staff/machines/products/<int:product_id>/minimum-version/remove",
+    "/staff/machines/products/<id:product_id>/minimum-version/remove",
     "staff_remove_minimum_version",
     staff_views.remove_minimum_version,
     methods=["POST"],
 )
 bp.add_url_rule(
-    "/staff/machines/licenses/<int:license_id>", "staff_license", staff_views.license_machines
+    "/staff/machines/licenses/<id:license_id>", "staff_license", staff_views.license_machines
 )

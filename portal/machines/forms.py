@@ -21,6 +21,7 @@ def follows(rule: fields.Field, message):
         if field.data and (len(field.data) > rule.max_length or not rule.matches(field.data)):
             raise ValidationError(message)
 
+    validator.max_length = rule.max_length  # checked on the raw value first (PortalForm)
     return validator
 
 

@@ -16,7 +16,7 @@ from portal import clock
 from portal.accounts.models import Account, LoginSession
 from portal.audit import AuditEvent
 from portal.contacts import consent
-from portal.contacts.disclosures import disclosures_about_person
+from portal.contacts.disclosures import disclosures_about_person, readable_by_the_company
 from portal.contacts.models import Contact
 from portal.db import db
 from portal.downloads.models import DownloadRecord
@@ -139,7 +139,7 @@ def _audit_events(account: Account) -> list[dict[str, Any]]:
     as_them = AuditEvent.acting_as_account_id == account.id
     events = db.session.scalars(
         sa.select(AuditEvent)
-        .where(sa.or_(about, by, as_them))
+        .where(sa.or_(about, by, as_them), readable_by_the_company())
         .order_by(AuditEvent.occurred_dt.desc(), AuditEvent.id.desc())
     )
     own_email = account.email.lower()

@@ -183,6 +183,7 @@ def forgot_password():
 
 
 @access.PUBLIC
+@http.secret_link
 @ratelimit.token_form_per_address
 def reset_password(token: str):
     record, problem = tokens.find(token, TokenPurpose.PASSWORD_RESET)
@@ -209,10 +210,11 @@ def reset_password(token: str):
         flash(_("Your new password is saved. Sign in with it."), "success")
         return _to_login()
     html = render_template("portal/signin/password_reset.html", form=form, account=account)
-    return http.private(html)
+    return html
 
 
 @access.PUBLIC
+@http.secret_link
 @ratelimit.token_form_per_address
 def accept_invitation(token: str):
     record, problem = tokens.find(token, TokenPurpose.INVITATION)

@@ -17,6 +17,7 @@ from portal.contacts.models import Contact
 from portal.db import db
 from portal.downloads.service import recent_downloads
 from portal.forms import show_refusal
+from portal.http import db_int
 from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
 from portal.impersonation import service as impersonation
@@ -141,7 +142,7 @@ def _minutes() -> int:
 
 @access.STAFF_ADMIN
 def impersonations():
-    page = request.args.get("page", 1, type=int)
+    page = request.args.get("page", 1, type=db_int)
     views = db.paginate(
         impersonation.all_views_query(),
         page=max(page, 1),
