@@ -141,6 +141,12 @@ SETTINGS: tuple[Setting, ...] = (
         _email_address,
         "where customers ask to renew a license or its maintenance (shown where it has lapsed)",
     ),
+    Setting(
+        "PORTAL_ORDERS_EMAIL",
+        None,
+        _email_address,
+        "the vendor's order mailbox: every order placed in the portal is mailed there",
+    ),
 )
 
 SECRET_KEY_FILE = "secret_key"  # noqa: S105  # nosec B105 # a file name, not a key

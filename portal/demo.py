@@ -20,6 +20,8 @@ from portal.licenses import service as licenses
 from portal.licenses.models import Release
 from portal.machines import service as machines
 from portal.machines.models import MachineKind
+from portal.orders import service as orders
+from portal.orders.models import Item
 
 DEMO_PASSWORD = "demo-kundportal-2026"  # noqa: S105  # nosec B105 # demo data, printed by make run
 ACTOR = "demo"
@@ -151,10 +153,28 @@ def load_demo_data() -> None:
         if company is nordisk and code == "safelink":
             _machines(license)
     _record_old_download(nordisk)
+    _prices(product)
     # SafeLink 6 from the new year, as the news says: Nordisk's 5.4 machine is on its start page.
     machines.set_minimum_version(
         product("safelink"), "6.0", date(today.year + 1, 1, 1), actor_label=ACTOR
     )
+
+
+# The demo price list (öre, excluding VAT): renewal 12 months, 36 months, one extra seat.
+DEMO_PRICES = {
+    "safelink": (18_000_00, 45_000_00, 2_400_00),
+    "safelink-pfr": (9_500_00, 24_000_00, 1_200_00),
+    "secure-envelope": (6_000_00, 15_000_00, 900_00),
+}
+
+
+def _prices(product) -> None:
+    for code, (renewal_12, renewal_36, extra_seat) in DEMO_PRICES.items():
+        orders.set_prices(
+            product(code),
+            {Item.RENEWAL_12: renewal_12, Item.RENEWAL_36: renewal_36, Item.EXTRA_SEAT: extra_seat},
+            actor_label=ACTOR,
+        )
 
 
 def _machines(license) -> None:

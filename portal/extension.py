@@ -31,6 +31,8 @@ from portal.machines.blueprint import bp as machines_bp
 from portal.machines.cli import signing_key_cli
 from portal.mail.cli import mail_cli
 from portal.members.blueprint import bp as members_bp
+from portal.orders.blueprint import bp as orders_bp
+from portal.orders.cli import orders_cli
 from portal.privacy.blueprint import bp as privacy_bp
 from portal.retention.blueprint import bp as retention_bp
 from portal.retention.cli import retention_cli, scheduler_command
@@ -58,6 +60,7 @@ FEATURE_BLUEPRINTS = (
     machines_bp,
     api_bp,
     contacts_bp,
+    orders_bp,
     privacy_bp,
     news.bp,
     activity_bp,
@@ -75,6 +78,7 @@ COMMANDS = (
     retention_cli,
     scheduler_command,
     signing_key_cli,
+    orders_cli,
 )
 
 

@@ -24,6 +24,7 @@ from portal.licenses.models import (
 from portal.machines.models import ApiToken, Machine, MinimumVersion, SigningKey
 from portal.mail.models import OutboxMail
 from portal.news import News
+from portal.orders.models import CartLine, Order, OrderLine, Price
 from portal.retention.models import RetentionRun, SchedulerLease
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "AccountToken",
     "ApiToken",
     "AuditEvent",
+    "CartLine",
     "Company",
     "ConsentRecord",
     "Contact",
@@ -44,8 +46,11 @@ __all__ = [
     "MinimumVersion",
     "News",
     "NoticeSent",
+    "Order",
+    "OrderLine",
     "OutboxMail",
     "PendingManagerDesignation",
+    "Price",
     "Product",
     "RecoveryCode",
     "Release",

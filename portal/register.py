@@ -34,6 +34,9 @@ class RetentionRule(enum.StrEnum):
     ACCOUNT_MONTHS = "account_months"  # N months after the customer relationship ended
     BOOKKEEPING = "bookkeeping"  # end of the 7th year after the year the relationship ended
     UNTIL_WITHDRAWN = "until_withdrawn"
+    # End of the 7th year after the calendar year of the order (`order_retention_end`); the
+    # orderer is pseudonymised when the company's login accounts are removed.
+    ORDER_BOOKKEEPING = "order_bookkeeping"
     WITH_ACCOUNTS = "with_accounts"
 
 
@@ -92,6 +95,19 @@ REGISTER: tuple[Purpose, ...] = (
         RetentionRule.WITH_ACCOUNTS,
     ),
     Purpose(
+        "orders",
+        _l("Orders of renewals and extra seats, and their invoicing"),
+        LegalBasis.LEGAL_OBLIGATION,
+        (
+            _l("what was ordered, for which license, and the prices"),
+            _l("the invoice reference's name and email address"),
+            _l("purchase-order number"),
+            _l("who placed the order (a pseudonym once the login accounts are removed)"),
+        ),
+        (_l("authorities when the law or a decision requires it"),),
+        RetentionRule.ORDER_BOOKKEEPING,
+    ),
+    Purpose(
         "security_audit",
         _l("Security log of sign-ins and changes"),
         LegalBasis.LEGITIMATE_INTEREST,
@@ -122,3 +138,8 @@ def account_purge_date(relationship_ended_on: date, months: int) -> date:
 def bookkeeping_end(relationship_ended_on: date) -> date:
     """Accounting records are kept until the end of the 7th year after the year of the end."""
     return date(relationship_ended_on.year + BOOKKEEPING_YEARS, 12, 31)
+
+
+def order_retention_end(ordered_on: date) -> date:
+    """An order and its lines are kept until the end of the 7th year after the order's year."""
+    return date(ordered_on.year + BOOKKEEPING_YEARS, 12, 31)

@@ -205,6 +205,10 @@ def company_objects(company, admin) -> dict:
     objects["email_change"] = tokens.issue(
         objects["removed"], TokenPurpose.EMAIL_CHANGE, payload={"email": "moved@example.com"}
     )
+    set_prices("safelink")
+    objects["order"] = make_order(admin, objects["license"])
+    objects["declined_order"] = make_order(admin, objects["license"])
+    objects["cart_line"] = _cart_line(admin, objects["license"])
     objects["confidential_disclosure"] = disclosures.record_disclosure(
         company,
         company,
@@ -355,3 +359,49 @@ def view_as(client, staff, customer, reason: str = "ÄRENDE-1234"):
         {"reason": reason},
         page=f"/staff/accounts/{customer.id}",
     )
+
+
+# --- orders -----------------------------------------------------------------------------------
+
+DEFAULT_PRICES = {"renewal_12": 12_000_00, "renewal_36": 30_000_00, "extra_seat": 1_500_00}
+
+
+def set_prices(product: str = "safelink", **amounts):
+    """The product's price list (öre, excl. VAT): the defaults, with `amounts` instead."""
+    from portal.orders import service as orders
+    from portal.orders.models import Item
+
+    values = {**DEFAULT_PRICES, **amounts}
+    orders.set_prices(
+        licenses.product_by_code(product),
+        {Item(name): value for name, value in values.items()},
+        actor_label="test",
+    )
+
+
+def _cart_line(account, license, item: str = "extra_seat", quantity: int = 1):
+    from portal.orders import service as orders
+    from portal.orders.models import Item
+
+    return orders.add_to_cart(account, license, Item(item), quantity)
+
+
+def make_order(
+    account,
+    license,
+    item: str = "extra_seat",
+    quantity: int = 1,
+    reference=None,
+    po_number: str | None = None,
+):
+    """An order of one line, placed by `account` (a license manager or company admin)."""
+    from portal.orders import service as orders
+
+    _cart_line(account, license, item, quantity)
+    if reference is None:
+        reference = orders.NewReference(
+            f"Invoice Reference {next(_sequence)}", f"invoice{next(_sequence)}@example.com", None
+        )
+    order = orders.place_order(account, reference=reference, po_number=po_number)
+    db.session.flush()
+    return order

@@ -69,6 +69,7 @@ ANY_SIGNED_IN = audience(SIGNED_IN)
 CUSTOMER = audience(CUSTOMERS)
 COMPANY_ADMIN = audience({"company_admin", "other_company_admin"})
 COMPANY_ADMIN_ON_A = audience({"company_admin", "other_company_admin"}, object_of_company_a=True)
+LICENSE_MANAGER_OR_ADMIN = audience({"company_admin", "license_manager", "other_company_admin"})
 STAFF_ONLY = audience(STAFF, refusal=404)
 STAFF_ADMIN_ONLY = audience({"staff_admin"}, refusal=404)
 # The second sign-in step: a PUBLIC rule, since the person has no session yet. Without a pending
@@ -154,6 +155,21 @@ AUDIENCE = {
     "portal.members.resend_invitation": COMPANY_ADMIN_ON_A,
     "portal.news.staff_index": STAFF_ONLY,
     "portal.news.staff_new": STAFF_ADMIN_ONLY,
+    "portal.orders.add_to_cart": LICENSE_MANAGER_OR_ADMIN,
+    "portal.orders.cart": LICENSE_MANAGER_OR_ADMIN,
+    "portal.orders.checkout": LICENSE_MANAGER_OR_ADMIN,
+    "portal.orders.detail": audience(CUSTOMERS, object_of_company_a=True),
+    "portal.orders.index": CUSTOMER,
+    "portal.orders.remove_from_cart": audience(
+        {"company_admin", "license_manager", "other_company_admin"}, object_of_company_a=True
+    ),
+    "portal.orders.staff_accept": STAFF_ADMIN_ONLY,
+    "portal.orders.staff_decline": STAFF_ADMIN_ONLY,
+    "portal.orders.staff_detail": STAFF_ONLY,
+    "portal.orders.staff_edit_prices": STAFF_ADMIN_ONLY,
+    "portal.orders.staff_export": STAFF_ADMIN_ONLY,
+    "portal.orders.staff_index": STAFF_ONLY,
+    "portal.orders.staff_prices": STAFF_ONLY,
     "portal.privacy.export": ANY_SIGNED_IN,
     "portal.privacy.index": PUBLIC,
     "portal.retention.staff_index": STAFF_ADMIN_ONLY,
@@ -237,6 +253,14 @@ URL_VALUES = {
     "portal.members.reactivate": lambda world: {"account_id": world.objects["deactivated"].id},
     "portal.members.remove": lambda world: {"account_id": world.objects["removed"].id},
     "portal.members.resend_invitation": lambda world: {"account_id": world.objects["reinvited"].id},
+    "portal.orders.detail": lambda world: {"order_id": world.objects["order"].id},
+    "portal.orders.remove_from_cart": lambda world: {"line_id": world.objects["cart_line"].id},
+    "portal.orders.staff_accept": lambda world: {"order_id": world.objects["order"].id},
+    "portal.orders.staff_decline": lambda world: {"order_id": world.objects["declined_order"].id},
+    "portal.orders.staff_detail": lambda world: {"order_id": world.objects["order"].id},
+    "portal.orders.staff_edit_prices": lambda world: {
+        "product_id": world.objects["license"].product_id
+    },
     "portal.shell.switch_language": lambda world: {"code": "en"},
     "portal.signin.accept_invitation": lambda world: {"token": world.objects["invitation"]},
     "portal.signin.reset_password": lambda world: {"token": world.objects["reset"]},

@@ -799,3 +799,95 @@ def test_machines_go_with_the_accounts_and_their_licenses_stay(frozen_clock, mak
     assert db.session.scalars(sa.select(Machine.hostname)).all() == ["kvar"]
     assert db.session.get(License, ended_license.id) is not None
     assert retention.purge(clock.today()).counts["machines"] == 0
+
+
+# --- orders: accounting records that outlive the accounts --------------------------------------
+
+ORDERED = date(2024, 6, 1)  # before the relationship ended
+
+
+def placed_order(company, orderer):
+    """An order of extra seats placed by `orderer` on ORDERED, with a new invoice reference."""
+    from portal.orders import service as orders
+
+    factories.set_prices("safelink")
+    license = db.session.scalar(sa.select(License).where(License.company_id == company.id))
+    order = factories.make_order(
+        orderer,
+        license,
+        reference=orders.NewReference("Ingrid Faktura", "ingrid@slutad.example.com", None),
+    )
+    order.ordered_on = ORDERED
+    db.session.flush()
+    return order
+
+
+def test_orders_stay_with_the_orderer_pseudonymised_and_the_invoice_reference_name(ended_company):
+    from portal.orders.models import Order, OrderLine
+
+    anna = person(ended_company)
+    order = placed_order(ended_company, anna)
+    order_id, anna_id = order.id, anna.id
+    report = run()
+    db.session.expire_all()
+    kept = db.session.get(Order, order_id)
+    assert kept is not None and count(OrderLine, OrderLine.order_id == order_id) == 1
+    assert kept.orderer_account_id is None
+    assert kept.orderer_label == pseudonym(anna_id)
+    assert kept.orderer_shown() == pseudonym(anna_id)
+    assert kept.invoice_reference_name == "Ingrid Faktura"
+    assert kept.invoice_reference_email is None
+    assert (report.counts["orders_pseudonymised"], report.counts["order_addresses_removed"]) == (
+        1,
+        1,
+    )
+    # The invoice reference is an accounting record: kept for the bookkeeping period.
+    assert count(Contact, Contact.email == "ingrid@slutad.example.com") == 1
+    assert run().counts == dict.fromkeys(retention.COUNT_NAMES, 0)
+
+
+def test_orders_are_kept_seven_years_after_the_end_of_their_calendar_year(ended_company):
+    from portal.orders.models import Order, OrderLine
+
+    order_id = placed_order(
+        ended_company, factories.make_account("admin", company=ended_company)
+    ).id
+    last_day = register.order_retention_end(ORDERED)
+    assert last_day == date(2031, 12, 31)
+    assert run(last_day).counts["orders_removed"] == 0
+    assert count(Order, Order.id == order_id) == 1
+    report = run(last_day + DAY)
+    assert (report.counts["orders_removed"], report.counts["order_lines_removed"]) == (1, 1)
+    assert count(Order, Order.id == order_id) == 0
+    assert count(OrderLine, OrderLine.order_id == order_id) == 0
+
+
+def test_orders_of_a_customer_are_not_removed_within_their_period(make_company, make_license):
+    from portal.orders.models import Order
+
+    company = make_company("Kund AB")
+    make_license(company, "safelink", maintenance_until=None)
+    order_id = placed_order(company, factories.make_account("admin", company=company)).id
+    report = run()
+    assert report.counts["orders_removed"] == 0 and report.counts["orders_pseudonymised"] == 0
+    assert count(Order, Order.id == order_id) == 1
+
+
+def test_a_dry_run_counts_the_orders_a_real_run_changes(ended_company):
+    from portal.orders.models import Order
+
+    anna = person(ended_company)
+    order_id = placed_order(ended_company, anna).id
+    dry = run(dry_run=True)
+    assert dry.counts["orders_pseudonymised"] == 1
+    assert db.session.get(Order, order_id).orderer_account_id == anna.id
+    assert run().counts == dry.counts
+
+
+def test_purge_command_counts_orders(runner, ended_company):
+    placed_order(ended_company, person(ended_company))
+    db.session.commit()
+    result = runner.invoke(args=["retention", "purge", "--dry-run", "--today", TODAY.isoformat()])
+    assert result.exit_code == 0, result.output
+    assert "orders_pseudonymised=1 " in result.stdout
+    assert "order_addresses_removed=1 " in result.stdout

@@ -95,6 +95,15 @@ SENTENCES: dict[str, Sentence] = {
     "license.extended": Sentence(_l("%(actor)s changed the dates of the license %(subject)s.")),
     "license.revoked": Sentence(_l("%(actor)s revoked the license %(subject)s.")),
     "license.key_revealed": Sentence(_l("%(actor)s revealed the key of %(subject)s.")),
+    "license.seats_changed": Sentence(
+        _l("%(actor)s changed the number of seats of the license %(subject)s.")
+    ),
+    # Orders
+    "order.placed": Sentence(_l("%(actor)s placed %(subject)s.")),
+    "order.accepted": Sentence(_l("%(actor)s accepted %(subject)s.")),
+    "order.declined": Sentence(_l("%(actor)s declined %(subject)s.")),
+    "order.exported": Sentence(_l("%(actor)s exported the orders for the bookkeeping.")),
+    "order_price.changed": Sentence(_l("%(actor)s changed the prices of %(subject)s.")),
     "manager.designated": Sentence(_l("%(actor)s chose %(subject)s to manage the licenses.")),
     "manager.designation_requested": Sentence(
         _l("%(actor)s asked %(subject)s to confirm managing the licenses.")
@@ -366,6 +375,8 @@ class _Names:
             if kind == "ReleaseFile" and label:
                 return _("%(release)s (%(file)s)", release=release, file=label)
             return release
+        if kind == "Order" and key is not None:
+            return _("order %(number)s", number=key)
         if _is_pseudonym(label):
             return str(_l("a removed person"))
         return label or ""

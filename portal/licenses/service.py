@@ -194,6 +194,23 @@ def extend_license(
     )
 
 
+def add_seats(license: License, seats: int, *, actor=None, actor_label: str | None = None) -> None:
+    """Raise the license's seat count by `seats` (an accepted order of extra seats)."""
+    if license.revoked_dt is not None:
+        raise Refusal(_l("This license is revoked and cannot be changed."), code="revoked")
+    if seats < 1:
+        raise Refusal(_l("Add at least 1 seat."), field="seats")
+    before = license.seats
+    license.seats = before + seats
+    audit.record(
+        "license.seats_changed",
+        actor=actor,
+        actor_label=actor_label,
+        subject=license,
+        details={"before": before, "after": license.seats},
+    )
+
+
 def revoke_license(license: License, *, actor=None, actor_label: str | None = None) -> bool:
     """Revoke the license from now on; False if it already was revoked."""
     if license.revoked_dt is not None:

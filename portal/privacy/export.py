@@ -21,6 +21,7 @@ from portal.contacts.models import Contact
 from portal.db import db
 from portal.downloads.models import DownloadRecord
 from portal.licenses.models import Release, ReleaseFile
+from portal.orders.models import Order
 
 FORMAT_VERSION = 1
 _EMAIL = re.compile(r"[^\s@<>\"']+@[^\s@<>\"']+")
@@ -203,6 +204,28 @@ def _downloads(account: Account) -> list[dict[str, Any]]:
     ]
 
 
+def _orders(account: Account) -> list[dict[str, Any]]:
+    """The orders the person placed: what and when, not the invoice reference (another person)."""
+    orders = db.session.scalars(
+        sa.select(Order)
+        .where(Order.orderer_account_id == account.id)
+        .order_by(Order.placed_dt.desc(), Order.id.desc())
+    )
+    return [
+        {
+            "number": order.id,
+            "placed": _iso(order.placed_dt),
+            "state": str(order.state),
+            "lines": [
+                {"product": line.product_name, "item": str(line.item), "quantity": line.quantity}
+                for line in order.lines
+            ],
+            "total_ore": order.total_ore,
+        }
+        for order in orders
+    ]
+
+
 def collect(account: Account) -> dict[str, Any]:
     """Everything the portal holds about the account's person; nothing about anybody else."""
     contacts = same_address_contacts(account)
@@ -214,6 +237,7 @@ def collect(account: Account) -> dict[str, Any]:
         "consents": _consents(account),
         "sessions": _sessions(account),
         "downloads": _downloads(account),
+        "orders": _orders(account),
         "audit_events": _audit_events(account),
         "disclosures": _disclosures(account, contacts),
     }

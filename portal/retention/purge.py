@@ -7,7 +7,10 @@ deletes its accounts, function accounts included, with what hangs on them: sessi
 designations go by their ON DELETE CASCADE foreign keys; download records and disclosures keep
 the fact and lose the person (SET NULL); audit events keep what happened and lose who
 (`portal.accounts.pseudonyms`). The company's personal contacts go too, except accounting
-records, which stay (without consents) until `register.bookkeeping_end` has passed. The company,
+records, which stay (without consents) until `register.bookkeeping_end` has passed. Orders are
+accounting records too: they stay, their orderer becomes a pseudonym and of the invoice reference
+only the name is kept; each order goes with its lines when `register.order_retention_end` has
+passed (for every company: the bookkeeping period runs from the order). The company,
 its licenses and its function contacts stay. A company whose end date was cleared is never
 selected, so a restarted relationship loses nothing. The company's API tokens go with its
 accounts (they act for its people).
@@ -40,7 +43,7 @@ from portal.accounts.models import (
     RecoveryCode,
     TwoFactorSecret,
 )
-from portal.accounts.pseudonyms import pseudonymise_accounts
+from portal.accounts.pseudonyms import pseudonym, pseudonymise_accounts
 from portal.companies.models import Company
 from portal.contacts.models import ConsentRecord, Contact, Disclosure
 from portal.db import among, db
@@ -48,6 +51,7 @@ from portal.downloads.models import DownloadRecord
 from portal.licenses.models import License, PendingManagerDesignation
 from portal.machines.models import ApiToken, Machine
 from portal.mail.models import OutboxMail
+from portal.orders.models import Order, OrderLine
 from portal.refusals import Refusal
 from portal.retention import lease
 from portal.retention.models import RetentionRun, RunStatus
@@ -75,6 +79,10 @@ COUNT_NAMES = (
     "accounting_records",
     "api_tokens",
     "machines",
+    "orders_pseudonymised",
+    "order_addresses_removed",
+    "orders_removed",
+    "order_lines_removed",
 )
 
 _NO_SYNC = {"synchronize_session": False}
@@ -277,6 +285,7 @@ class _Purge:
         self.renewed = clock.now()
 
     def execute(self) -> None:
+        self._purge_expired_orders()
         if self.cutoff is None:
             return
         for page in self._company_pages():
@@ -371,6 +380,43 @@ class _Purge:
             self.run.counts = {name: self.counts[name] for name in COUNT_NAMES}
             self.run.batches += 1
 
+    def _expired_orders(self):
+        """Orders whose bookkeeping period ended before `as_of_on` (the register's rule alone)."""
+        as_of = self.run.as_of_on
+        last_day = _latest_day(lambda day: register.order_retention_end(day) < as_of, as_of)
+        if last_day is None:
+            return None
+        return sa.select(Order.id).where(Order.ordered_on <= last_day).order_by(Order.id)
+
+    def _purge_expired_orders(self) -> None:
+        """A unit per batch of expired orders; a dry run counts them all in one."""
+        expired = self._expired_orders()
+        if expired is None:
+            return
+        while db.session.scalar(expired.limit(1)) is not None:
+            self._renew_lease()
+            self._unit(self._remove_expired_orders)
+            if self.run.dry_run:
+                return
+
+    def _remove_expired_orders(self) -> Counter:
+        """Orders (with their lines) whose bookkeeping period has ended, a batch at a time."""
+        found = Counter()
+        statement = self._expired_orders()
+        if not self.run.dry_run:  # a dry run counts them all in its one rolled-back unit
+            statement = statement.limit(self.batch_size)
+        ids = db.session.scalars(statement).all()
+        if not ids:
+            return found
+        found["order_lines_removed"] = db.session.execute(
+            sa.delete(OrderLine).where(among(OrderLine.order_id, ids)), execution_options=_NO_SYNC
+        ).rowcount
+        found["orders_removed"] = db.session.execute(
+            sa.delete(Order).where(among(Order.id, ids)),
+            execution_options={"synchronize_session": "fetch"},
+        ).rowcount
+        return found
+
     def _renew_lease(self) -> None:
         if clock.now() - self.renewed < self.renew_every:
             return
@@ -386,6 +432,19 @@ class _Purge:
         found["accounts"] = len(ids)
         found["function_accounts"] = sum(1 for _, kind in batch if kind == AccountKind.FUNCTION)
         found["audit_events"] = pseudonymise_accounts(ids)
+        # Orders are accounting records and stay; who placed them becomes a pseudonym.
+        found["orders_pseudonymised"] = db.session.execute(
+            sa.update(Order)
+            .where(among(Order.orderer_account_id, ids))
+            .values(
+                orderer_label=sa.case(
+                    {account_id: pseudonym(account_id) for account_id in ids},
+                    value=Order.orderer_account_id,
+                ),
+                orderer_account_id=None,
+            ),
+            execution_options=_NO_SYNC,
+        ).rowcount
         # Mails to the purged addresses, sent or not, hold the address and often a name.
         found["outbox_mails"] = db.session.execute(
             sa.delete(OutboxMail).where(
@@ -433,6 +492,15 @@ class _Purge:
             sa.delete(Contact).where(Contact.id.in_(removable_ids)),
             execution_options={"synchronize_session": "fetch"},
         )
+        # Of the invoice reference on an order only the name stays (the bookkeeping law's need).
+        found["order_addresses_removed"] = db.session.execute(
+            sa.update(Order)
+            .where(
+                Order.company_id.in_(self._due(page)), Order.invoice_reference_email.is_not(None)
+            )
+            .values(invoice_reference_email=None),
+            execution_options=_NO_SYNC,
+        ).rowcount
         # API tokens act for the company's people: they go with its accounts.
         found["api_tokens"] = db.session.execute(
             sa.delete(ApiToken).where(ApiToken.company_id.in_(self._due(page))),

@@ -33,6 +33,10 @@ COUNT_LABELS = {
     "accounting_records": _l("Accounting records past bookkeeping"),
     "api_tokens": _l("API tokens"),
     "machines": _l("Machines on the licenses"),
+    "orders_pseudonymised": _l("Orders whose orderer became a pseudonym"),
+    "order_addresses_removed": _l("Invoice-reference addresses removed from orders"),
+    "orders_removed": _l("Orders past their bookkeeping period"),
+    "order_lines_removed": _l("Order lines past their bookkeeping period"),
 }
 # What started a run (RetentionRun.origin).
 ORIGIN_LABELS = {

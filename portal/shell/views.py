@@ -2,7 +2,7 @@
 liveness probe. It sits above every feature, so it may ask each of them for what it shows."""
 
 import sqlalchemy as sa
-from flask import current_app, jsonify, redirect, request, url_for
+from flask import current_app, g, jsonify, redirect, request, url_for
 from flask_login import current_user
 
 from portal import access, clock, news
@@ -11,6 +11,8 @@ from portal.http import safe_next_url
 from portal.i18n import LANGUAGE_COOKIE, LANGUAGE_NAMES, current_language
 from portal.i18n import lazy_gettext as _l
 from portal.impersonation import service as impersonation
+from portal.orders import service as orders
+from portal.orders import views as order_views
 from portal.rendering import render_template
 from portal.shell import attention, readiness
 
@@ -20,6 +22,7 @@ LANGUAGE_COOKIE_MAX_AGE = 365 * 24 * 3600
 NAVIGATION = (
     ("portal.licenses.index", _l("Licenses")),
     ("portal.downloads.index", _l("Downloads")),
+    ("portal.orders.index", _l("Orders")),
     ("portal.contacts.index", _l("Contacts")),
     ("portal.members.index", _l("Users")),
     ("portal.licenses.manager", _l("License manager")),
@@ -27,6 +30,7 @@ NAVIGATION = (
     ("portal.staff.companies", _l("Companies")),
     ("portal.licenses.staff_index", _l("License administration")),
     ("portal.machines.staff_index", _l("Machines")),
+    ("portal.orders.staff_index", _l("Orders")),
     ("portal.news.staff_index", _l("News")),
     ("portal.contacts.staff_disclosures", _l("Disclosures")),
     ("portal.staff.impersonations", _l("Support views")),
@@ -49,6 +53,8 @@ def template_context() -> dict:
         "sales_email": current_app.config["PORTAL_SALES_EMAIL"],
         # A function, so that only the layout's banner asks for it.
         "current_impersonation": impersonation.current,
+        # The header's cart: a count for those who may order, None for everyone else.
+        "cart_count": _cart_count,
         "nav_items": (
             # The account itself, not the proxy: each rule reads several of its attributes.
             navigation_for(current_user._get_current_object())
@@ -56,6 +62,19 @@ def template_context() -> dict:
             else []
         ),
     }
+
+
+def _cart_count() -> int | None:
+    """Asked once per request, however many places of the page show the cart."""
+    if _CART_COUNT not in g:
+        count = None
+        if current_user.is_authenticated and order_views.may_order():
+            count = orders.cart_count(current_user.company_id)
+        setattr(g, _CART_COUNT, count)
+    return getattr(g, _CART_COUNT)
+
+
+_CART_COUNT = "portal_cart_count"
 
 
 @access.PUBLIC
