@@ -158,7 +158,7 @@ class AccountToken(db.Model):
         return self.used_dt is None and self.cancelled_dt is None and clock.now() < self.expires_dt
 
 
-TOTP_SECRET_PURPOSE = "twofactor_secret"  # noqa: S105 (a sealing purpose, not a secret)
+TOTP_SECRET_PURPOSE = "twofactor_secret"  # noqa: S105  # nosec B105 # a sealing purpose, not a secret
 
 
 class TwoFactorSecret(db.Model):
