@@ -44,7 +44,14 @@ PORTAL_HEADERS = (
     "Cross-Origin-Opener-Policy",
 )
 # What the portal's layout gets from its context processors; a host template must see none.
-PORTAL_CONTEXT = ("current_language", "language_names", "current_impersonation", "nav_items")
+PORTAL_CONTEXT = (
+    "current_language",
+    "language_names",
+    "sales_email",
+    "current_impersonation",
+    "cart_count",
+    "nav_items",
+)
 HOST_PASSWORD = "the vendor's own password"
 # In the PostgreSQL run also a host whose database (a schema of its own) the portal shares.
 POSTGRESQL_URL = os.environ.get("PORTAL_TEST_DATABASE_URL")
