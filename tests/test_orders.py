@@ -587,6 +587,15 @@ def test_the_personal_data_export_lists_the_orders_the_person_placed(client, sho
     assert "Invoice Reference" not in str(data["orders"])
 
 
+def test_the_export_page_names_the_order_state_in_the_readers_language(client, shop):
+    factories.make_order(shop["manager"], shop["license"], "extra_seat", 2)
+    db.session.commit()
+    factories.login_as(client, shop["manager"])
+    page = client.get("/account/export").get_data(as_text=True)
+    assert "<td>Begärd</td>" in page
+    assert "<td>requested</td>" not in page
+
+
 def test_the_order_mailbox_setting_must_be_an_email_address():
     from portal.config import ConfigurationError, settings_from_environment
 

@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from portal import access, audit, clock
 from portal.i18n import format_datetime
+from portal.orders.models import ORDER_STATE_LABELS
 from portal.privacy.export import collect
 from portal.register import BOOKKEEPING_YEARS, LEGAL_BASIS_LABELS, REGISTER, RetentionRule
 from portal.rendering import render_template
@@ -47,7 +48,12 @@ def export():
         filename = f"kundportal-export-{clock.today().isoformat()}.json"
         response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
-    return render_template("portal/privacy/export.html", data=data, when=_display_time)
+    return render_template(
+        "portal/privacy/export.html",
+        data=data,
+        when=_display_time,
+        order_state_labels=ORDER_STATE_LABELS,
+    )
 
 
 def _display_time(iso: str | None) -> str:
