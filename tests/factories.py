@@ -405,3 +405,42 @@ def make_order(
     order = orders.place_order(account, reference=reference, po_number=po_number)
     db.session.flush()
     return order
+
+
+@contextmanager
+def app_on_own_schema(app_config: dict, instance_path, schema: str, *, connections: int):
+    """A portal of its own on a fresh PostgreSQL schema of PORTAL_TEST_DATABASE_URL, with room
+    for `connections` threads; its requests commit for real (not in a test's rolled-back
+    transaction). The schema holds the tables and the SafeLink product, and is dropped after."""
+    import os
+
+    from portal import create_app
+    from portal.licenses.models import Product
+
+    database_url = os.environ["PORTAL_TEST_DATABASE_URL"]
+    admin = sa.create_engine(database_url)
+    with admin.begin() as connection:
+        connection.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    url = sa.make_url(database_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    app = create_app(
+        {
+            **app_config,
+            "SQLALCHEMY_DATABASE_URI": url.render_as_string(hide_password=False),
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": connections, "max_overflow": 0},
+            "PORTAL_INSTANCE_PATH": str(instance_path),
+            "RATELIMIT_ENABLED": False,
+        }
+    )
+    with app.app_context():
+        db.create_all()
+        db.session.add(Product(code="safelink", name="SafeLink"))
+        db.session.commit()
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+        with admin.begin() as connection:
+            connection.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        admin.dispose()

@@ -195,41 +195,16 @@ SEATS = 5
 
 @pytest.fixture
 def separate_schema_app(app_config, tmp_path):
-    """A portal of its own on a fresh PostgreSQL schema, with room for every thread's connection;
-    requests there commit for real (not in the test's rolled-back transaction)."""
-    from portal import create_app
-    from portal.licenses.models import Product
-
-    admin = sa.create_engine(DATABASE_URL)
-    with admin.begin() as connection:
-        connection.execute(sa.text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
-        connection.execute(sa.text(f"CREATE SCHEMA {SCHEMA}"))
-    url = sa.make_url(DATABASE_URL).update_query_dict({"options": f"-csearch_path={SCHEMA}"})
-    config = {
-        **app_config,
-        "SQLALCHEMY_DATABASE_URI": url.render_as_string(hide_password=False),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": SIMULTANEOUS + 2, "max_overflow": 0},
-        "PORTAL_INSTANCE_PATH": str(tmp_path / "instance"),
-        "RATELIMIT_ENABLED": False,
-    }
-    app = create_app(config)
-    with app.app_context():
-        db.create_all()
-        db.session.add(Product(code="safelink", name="SafeLink"))
-        db.session.commit()
-    # The process records its signing key at its first API requests; done before the threads
-    # start, so that nothing but the license's lock orders them.
-    for _warm_up in range(2):
-        assert app.test_client().get("/api/v1/signing-keys").status_code == 200
-    assert app.extensions["portal_signing"].recorded
-    try:
+    """A portal of its own on a fresh PostgreSQL schema, with a connection for every thread."""
+    with factories.app_on_own_schema(
+        app_config, tmp_path / "instance", SCHEMA, connections=SIMULTANEOUS + 2
+    ) as app:
+        # The process records its signing key at its first API requests; done before the
+        # threads start, so that nothing but the license's lock orders them.
+        for _warm_up in range(2):
+            assert app.test_client().get("/api/v1/signing-keys").status_code == 200
+        assert app.extensions["portal_signing"].recorded
         yield app
-    finally:
-        with app.app_context():
-            db.engine.dispose()
-    with admin.begin() as connection:
-        connection.execute(sa.text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
-    admin.dispose()
 
 
 @pytest.mark.no_transaction

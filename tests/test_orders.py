@@ -461,35 +461,10 @@ SCHEMA = "test_order_race"
 
 @pytest.fixture
 def race_app(app_config, tmp_path):
-    from portal import create_app
-    from portal.licenses.models import Product
-
-    admin = sa.create_engine(DATABASE_URL)
-    with admin.begin() as connection:
-        connection.execute(sa.text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
-        connection.execute(sa.text(f"CREATE SCHEMA {SCHEMA}"))
-    url = sa.make_url(DATABASE_URL).update_query_dict({"options": f"-csearch_path={SCHEMA}"})
-    app = create_app(
-        {
-            **app_config,
-            "SQLALCHEMY_DATABASE_URI": url.render_as_string(hide_password=False),
-            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 6, "max_overflow": 0},
-            "PORTAL_INSTANCE_PATH": str(tmp_path / "instance"),
-            "RATELIMIT_ENABLED": False,
-        }
-    )
-    with app.app_context():
-        db.create_all()
-        db.session.add(Product(code="safelink", name="SafeLink"))
-        db.session.commit()
-    try:
+    with factories.app_on_own_schema(
+        app_config, tmp_path / "instance", SCHEMA, connections=6
+    ) as app:
         yield app
-    finally:
-        with app.app_context():
-            db.engine.dispose()
-        with admin.begin() as connection:
-            connection.execute(sa.text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
-        admin.dispose()
 
 
 @pytest.mark.no_transaction
