@@ -288,6 +288,28 @@ def test_checkout_without_a_reference_name_shows_the_form_again(client, shop):
     assert orders.cart_count(shop["company"].id) == 1
 
 
+@pytest.mark.english
+def test_the_new_invoice_reference_name_follows_the_one_name_rule(client, shop):
+    orders.add_to_cart(shop["admin"], shop["license"], Item.RENEWAL_12)
+    db.session.commit()
+    factories.login_as(client, shop["admin"])
+    cases = {
+        "A" * 150: "A name can be at most 100 characters long.",
+        "Betala nu\nhttp://evil.example/betala": "Write the name on one line, without line breaks",
+    }
+    for name, message in cases.items():
+        response = factories.post(
+            client,
+            "/cart/checkout",
+            {"reference": "new", "name": name, "email": "ref@example.com"},
+            page="/cart/checkout",
+        )
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200 and "error-summary" in page
+        assert message in page
+        assert orders.cart_count(shop["company"].id) == 1
+
+
 def test_prices_are_fixed_on_the_order_when_it_is_placed(shop):
     order = factories.make_order(shop["admin"], shop["license"], "renewal_12")
     factories.set_prices("safelink", renewal_12=99_999_00)

@@ -11,6 +11,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from portal.accounts.names import valid_name
 from portal.emails import EMAIL_MAX_LENGTH
 from portal.forms import PortalForm, printable, strip
 from portal.i18n import lazy_gettext as _l
@@ -43,7 +44,7 @@ class CheckoutForm(PortalForm):
     name = StringField(
         _l("Name of the new invoice reference"),
         filters=[strip],
-        validators=[Optional(), Length(max=200), printable],
+        validators=[Optional(), valid_name],
     )
     email = EmailField(
         _l("Email address of the new invoice reference"),
